@@ -1,0 +1,362 @@
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::ValueEnum;
+use coffre_seal::{
+    Certificate, Crl, Indication, Report, SignatureKind, SignatureReport, Status, UnixTime,
+    ValidationConfig,
+};
+use rayon::prelude::*;
+use serde::Serialize;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Trust anchors (PEM; every certificate in each file is trusted)
+    #[arg(long)]
+    trust: Vec<PathBuf>,
+    /// CRLs to consult besides those embedded (PEM or DER)
+    #[arg(long)]
+    crl: Vec<PathBuf>,
+    /// One JSON array on standard output, one object per file
+    #[arg(long)]
+    json: bool,
+    #[arg(long, value_enum, default_value_t = Lang::En)]
+    lang: Lang,
+    /// Validate as of this UTC time (YYYY-MM-DDTHH:MM:SSZ) instead of now
+    #[arg(long)]
+    at: Option<String>,
+    /// PDF files to verify
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Lang {
+    Fr,
+    En,
+}
+
+#[derive(Debug, Serialize)]
+struct FileJson {
+    file: String,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    signatures: Vec<SignatureJson>,
+}
+
+#[derive(Debug, Serialize)]
+struct SignatureJson {
+    field: String,
+    kind: &'static str,
+    indication: &'static str,
+    sub_indication: Option<&'static str>,
+    signer: Option<SignerJson>,
+    signed_at: Option<String>,
+    timestamped_at: Option<String>,
+    timestamp_valid: Option<bool>,
+    covers_whole_document: bool,
+    modified_after_sealing: bool,
+    certification: Option<i64>,
+    revocation_checked: bool,
+    chain: Vec<String>,
+    changes: Vec<ChangeJson>,
+    details: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct SignerJson {
+    common_name: Option<String>,
+    organization: Option<String>,
+    subject: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ChangeJson {
+    allowed: bool,
+    what: String,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let mut anchors = Vec::new();
+    for p in &args.trust {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        anchors.extend(
+            Certificate::from_pem_chain(&text)
+                .with_context(|| format!("reading {}", p.display()))?,
+        );
+    }
+    let crls = args
+        .crl
+        .iter()
+        .map(|p| {
+            let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+            Crl::from_pem_or_der(&bytes).with_context(|| format!("reading {}", p.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let time = match &args.at {
+        Some(s) => parse_utc(s)?,
+        None => crate::now(),
+    };
+    let cfg = ValidationConfig::new(anchors, crls, time);
+    let results: Vec<(PathBuf, Result<Report, String>)> = args
+        .files
+        .par_iter()
+        .map(|f| (f.clone(), verify_file(f, &cfg)))
+        .collect();
+    let all_passed = results
+        .iter()
+        .all(|(_, r)| matches!(r, Ok(rep) if rep.status() == Status::TotalPassed));
+    if args.json {
+        let out: Vec<FileJson> = results.iter().map(|(f, r)| to_json(f, r)).collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for (i, (f, r)) in results.iter().enumerate() {
+            if i > 0 {
+                println!();
+            }
+            print!("{}", human(f, r, args.lang));
+        }
+    }
+    Ok(if all_passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn verify_file(path: &Path, cfg: &ValidationConfig) -> Result<Report, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    coffre_seal::validate(&bytes, cfg).map_err(|e| e.to_string())
+}
+
+fn parse_utc(s: &str) -> Result<UnixTime> {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() != 14 || !s.ends_with('Z') {
+        bail!("--at wants a UTC time like 2026-11-30T09:00:00Z, got {s:?}");
+    }
+    UnixTime::from_pdf_date(format!("D:{digits}Z").as_bytes())
+        .with_context(|| format!("--at: {s:?} is not a valid time"))
+}
+
+fn file_status(r: &Result<Report, String>) -> &'static str {
+    match r {
+        Ok(rep) => rep.status().as_str(),
+        Err(_) => "NOT_PDF",
+    }
+}
+
+fn to_json(file: &Path, r: &Result<Report, String>) -> FileJson {
+    FileJson {
+        file: file.display().to_string(),
+        status: file_status(r),
+        error: r.as_ref().err().cloned(),
+        signatures: r
+            .as_ref()
+            .map(|rep| rep.signatures.iter().map(sig_json).collect())
+            .unwrap_or_default(),
+    }
+}
+
+fn sig_json(s: &SignatureReport) -> SignatureJson {
+    SignatureJson {
+        field: s.field.clone(),
+        kind: match s.kind {
+            SignatureKind::Signature => "signature",
+            SignatureKind::DocumentTimestamp => "document_timestamp",
+        },
+        indication: s.indication.as_str(),
+        sub_indication: s.sub_indication.map(|x| x.as_str()),
+        signer: s.signer.as_ref().map(|x| SignerJson {
+            common_name: x.common_name.clone(),
+            organization: x.organization.clone(),
+            subject: x.subject.clone(),
+        }),
+        signed_at: s.claimed_signing_time.map(UnixTime::to_rfc3339),
+        timestamped_at: s.timestamp.as_ref().map(|t| t.time.to_rfc3339()),
+        timestamp_valid: s.timestamp.as_ref().map(|t| t.valid),
+        covers_whole_document: s.covers_whole_document,
+        modified_after_sealing: s.modified_after_sealing,
+        certification: s.certification,
+        revocation_checked: s.revocation_checked,
+        chain: s.chain.clone(),
+        changes: s
+            .changes
+            .iter()
+            .map(|c| ChangeJson {
+                allowed: c.allowed,
+                what: c.what.clone(),
+            })
+            .collect(),
+        details: s.details.clone(),
+    }
+}
+
+/// The human report, worded as a certificate of originality.
+fn human(file: &Path, r: &Result<Report, String>, lang: Lang) -> String {
+    let fr = lang == Lang::Fr;
+    let t = |fr_s: &'static str, en_s: &'static str| if fr { fr_s } else { en_s };
+    let mut out = String::new();
+    let name = file.display();
+    out.push_str(&format!(
+        "{} — {name}\n",
+        t("Certificat d'originalité", "Certificate of originality")
+    ));
+    let rep = match r {
+        Err(e) => {
+            out.push_str(&format!(
+                "  {}: {} ({e})\n",
+                t("Résultat", "Result"),
+                t(
+                    "ce fichier n'est pas un PDF lisible",
+                    "this file is not a readable PDF"
+                )
+            ));
+            return out;
+        }
+        Ok(rep) => rep,
+    };
+    let verdict = match rep.status() {
+        Status::TotalPassed => t(
+            "ORIGINAL — le sceau est valide et le document intact",
+            "ORIGINAL — the seal is valid and the document intact",
+        ),
+        Status::Indeterminate => t(
+            "INDÉTERMINÉ — le sceau ne peut pas être confirmé",
+            "INDETERMINATE — the seal cannot be confirmed",
+        ),
+        Status::TotalFailed => t(
+            "NON CONFORME — le sceau est invalide ou le document a été modifié",
+            "NOT ORIGINAL — the seal is invalid or the document was changed",
+        ),
+        Status::NoSignature => t(
+            "AUCUN SCEAU — ce document n'est pas scellé",
+            "NO SEAL — this document is not sealed",
+        ),
+    };
+    out.push_str(&format!(
+        "  {}: {verdict} [{}]\n",
+        t("Résultat", "Result"),
+        rep.status().as_str()
+    ));
+    for s in &rep.signatures {
+        let kind = match s.kind {
+            SignatureKind::Signature => t("Sceau", "Seal"),
+            SignatureKind::DocumentTimestamp => t("Horodatage du document", "Document time-stamp"),
+        };
+        let ind = match s.indication {
+            Indication::TotalPassed => t("valide", "valid"),
+            Indication::Indeterminate => t("indéterminé", "indeterminate"),
+            Indication::TotalFailed => t("invalide", "invalid"),
+        };
+        let sub = s
+            .sub_indication
+            .map(|x| format!(" / {}", x.as_str()))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "\n  {kind} « {} » : {ind} [{}{sub}]\n",
+            s.field,
+            s.indication.as_str()
+        ));
+        if let Some(signer) = &s.signer {
+            let org = signer
+                .organization
+                .as_deref()
+                .or(signer.common_name.as_deref())
+                .unwrap_or("?");
+            out.push_str(&format!("    {}: {org}\n", t("Émis par", "Issued by")));
+            out.push_str(&format!(
+                "    {}: {} ({} {})\n",
+                t("Certificat de sceau", "Seal certificate"),
+                signer.common_name.as_deref().unwrap_or("?"),
+                t("numéro", "serial"),
+                signer.serial
+            ));
+        }
+        if let Some(at) = s.claimed_signing_time {
+            out.push_str(&format!(
+                "    {}: {}\n",
+                t("Scellé le (déclaré)", "Sealed on (claimed)"),
+                at.to_rfc3339()
+            ));
+        }
+        match &s.timestamp {
+            Some(ts) if ts.valid => out.push_str(&format!(
+                "    {}: {} ({})\n",
+                t("Horodatage", "Time-stamp"),
+                ts.time.to_rfc3339(),
+                t(
+                    "vérifié : le sceau existait à cette date",
+                    "verified: the seal existed at that time"
+                )
+            )),
+            Some(ts) => out.push_str(&format!(
+                "    {}: {} ({})\n",
+                t("Horodatage", "Time-stamp"),
+                ts.time.to_rfc3339(),
+                t("non vérifié", "not verified")
+            )),
+            None => out.push_str(&format!(
+                "    {}: {}\n",
+                t("Horodatage", "Time-stamp"),
+                t("aucun", "none")
+            )),
+        }
+        let intact = if s.modified_after_sealing {
+            t(
+                "NON — le document a été modifié après le scellement",
+                "NO — the document was changed after sealing",
+            )
+        } else if s.covers_whole_document {
+            t(
+                "oui — le sceau couvre tout le fichier",
+                "yes — the seal covers the whole file",
+            )
+        } else {
+            t(
+                "oui — seules des données de validation ont été ajoutées depuis",
+                "yes — only validation data was added since",
+            )
+        };
+        out.push_str(&format!(
+            "    {}: {intact}\n",
+            t("Document intact", "Document intact")
+        ));
+        if let Some(p) = s.certification {
+            out.push_str(&format!(
+                "    {}: P={p}\n",
+                t("Certification (DocMDP)", "Certification (DocMDP)")
+            ));
+        }
+        if !s.chain.is_empty() {
+            out.push_str(&format!(
+                "    {}: {}\n",
+                t("Chaîne de confiance", "Chain of trust"),
+                s.chain.join(" → ")
+            ));
+        }
+        out.push_str(&format!(
+            "    {}: {}\n",
+            t("Révocation", "Revocation"),
+            if s.revocation_checked {
+                t(
+                    "vérifiée (listes de révocation)",
+                    "checked (revocation lists)",
+                )
+            } else {
+                t("non vérifiée", "not checked")
+            }
+        ));
+        for d in &s.details {
+            out.push_str(&format!("    - {d}\n"));
+        }
+    }
+    out.push_str(&format!(
+        "  {}: {}\n",
+        t("Vérifié le", "Verified on"),
+        rep.validation_time.to_rfc3339()
+    ));
+    out
+}

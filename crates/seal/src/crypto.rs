@@ -1,0 +1,772 @@
+//! Keys, certificates, CRLs, digests and signature checks.
+
+use std::fmt;
+use std::time::Duration;
+
+use const_oid::ObjectIdentifier;
+use der::{Decode, Encode};
+use ring::signature::{self as sig, KeyPair as _};
+use x509_cert::crl::CertificateList;
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
+use x509_cert::Certificate as X509;
+
+use crate::oid;
+use crate::Error;
+
+/// Seconds since the Unix epoch, UTC. The crate never reads a clock: every
+/// time it uses is given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnixTime(pub i64);
+
+impl UnixTime {
+    pub(crate) fn from_x509(t: x509_cert::time::Time) -> UnixTime {
+        UnixTime(i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX))
+    }
+
+    pub(crate) fn from_generalized(t: der::asn1::GeneralizedTime) -> UnixTime {
+        UnixTime(i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX))
+    }
+
+    pub(crate) fn to_generalized(self) -> Result<der::asn1::GeneralizedTime, Error> {
+        let secs = u64::try_from(self.0).map_err(|_| Error::BadTime(self.0))?;
+        der::asn1::GeneralizedTime::from_unix_duration(Duration::from_secs(secs))
+            .map_err(|_| Error::BadTime(self.0))
+    }
+
+    /// Calendar fields (UTC): year, month, day, hour, minute, second.
+    pub fn civil(self) -> (i64, u32, u32, u32, u32, u32) {
+        let days = self.0.div_euclid(86_400);
+        let secs = self.0.rem_euclid(86_400);
+        // Howard Hinnant's days-to-civil.
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        (
+            y,
+            m,
+            d,
+            (secs / 3600) as u32,
+            (secs % 3600 / 60) as u32,
+            (secs % 60) as u32,
+        )
+    }
+
+    /// `2026-11-30T09:05:00Z`.
+    pub fn to_rfc3339(self) -> String {
+        let (y, mo, d, h, mi, s) = self.civil();
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    }
+
+    /// A PDF date string: `D:20261130090500+00'00'`.
+    pub fn to_pdf_date(self) -> String {
+        let (y, mo, d, h, mi, s) = self.civil();
+        format!("D:{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}+00'00'")
+    }
+
+    /// Parses a PDF date (`D:YYYYMMDDHHmmSSOHH'mm'`, trailing parts optional).
+    pub fn from_pdf_date(s: &[u8]) -> Option<UnixTime> {
+        let s = s.strip_prefix(b"D:").unwrap_or(s);
+        let num = |r: std::ops::Range<usize>, default: i64| -> Option<i64> {
+            match s.get(r) {
+                Some(d) if d.iter().all(u8::is_ascii_digit) => {
+                    std::str::from_utf8(d).ok()?.parse().ok()
+                }
+                Some(_) => None,
+                None => Some(default),
+            }
+        };
+        let y = num(0..4, -1).filter(|y| *y >= 0)?;
+        let (mo, d) = (num(4..6, 1)?, num(6..8, 1)?);
+        let (h, mi, sec) = (num(8..10, 0)?, num(10..12, 0)?, num(12..14, 0)?);
+        let mut offset = 0;
+        if let Some(&sign) = s.get(14) {
+            if sign == b'+' || sign == b'-' {
+                let oh = num(15..17, 0)?;
+                let om = num(18..20, 0)?;
+                offset = (oh * 3600 + om * 60) * if sign == b'-' { -1 } else { 1 };
+            }
+        }
+        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+        Some(UnixTime(
+            days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset,
+        ))
+    }
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The hash functions a signature may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DigestAlg {
+    Sha1,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl DigestAlg {
+    pub fn from_oid(o: &ObjectIdentifier) -> Option<DigestAlg> {
+        Some(match *o {
+            oid::SHA1 => DigestAlg::Sha1,
+            oid::SHA256 => DigestAlg::Sha256,
+            oid::SHA384 => DigestAlg::Sha384,
+            oid::SHA512 => DigestAlg::Sha512,
+            _ => return None,
+        })
+    }
+
+    pub fn oid(self) -> ObjectIdentifier {
+        match self {
+            DigestAlg::Sha1 => oid::SHA1,
+            DigestAlg::Sha256 => oid::SHA256,
+            DigestAlg::Sha384 => oid::SHA384,
+            DigestAlg::Sha512 => oid::SHA512,
+        }
+    }
+
+    fn ring(self) -> &'static ring::digest::Algorithm {
+        match self {
+            DigestAlg::Sha1 => &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
+            DigestAlg::Sha256 => &ring::digest::SHA256,
+            DigestAlg::Sha384 => &ring::digest::SHA384,
+            DigestAlg::Sha512 => &ring::digest::SHA512,
+        }
+    }
+
+    pub fn digest(self, parts: &[&[u8]]) -> Vec<u8> {
+        let mut ctx = ring::digest::Context::new(self.ring());
+        for p in parts {
+            ctx.update(p);
+        }
+        ctx.finish().as_ref().to_vec()
+    }
+}
+
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = ring::digest::digest(&ring::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// A private key that signs seals and time-stamps: ECDSA P-256.
+pub struct SigningKey {
+    pair: sig::EcdsaKeyPair,
+    pkcs8: Vec<u8>,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningKey(ECDSA P-256)")
+    }
+}
+
+impl SigningKey {
+    /// Reads a PEM `PRIVATE KEY` (PKCS#8) or `EC PRIVATE KEY` (SEC1).
+    pub fn from_pem(pem: &str) -> Result<SigningKey, Error> {
+        let (label, der) = pem_rfc7468_decode(pem).ok_or(Error::BadKey("not a PEM private key"))?;
+        match label.as_str() {
+            "PRIVATE KEY" => SigningKey::from_pkcs8(&der),
+            "EC PRIVATE KEY" => {
+                let sec1 = sec1::EcPrivateKey::from_der(&der)
+                    .map_err(|_| Error::BadKey("malformed EC PRIVATE KEY"))?;
+                if let Some(params) = sec1.parameters {
+                    if params.named_curve() != Some(oid::P256) {
+                        return Err(Error::BadKey("only P-256 keys can seal"));
+                    }
+                }
+                let public = sec1
+                    .public_key
+                    .ok_or(Error::BadKey("EC PRIVATE KEY without its public key"))?;
+                let rng = ring::rand::SystemRandom::new();
+                let pair = sig::EcdsaKeyPair::from_private_key_and_public_key(
+                    &sig::ECDSA_P256_SHA256_ASN1_SIGNING,
+                    sec1.private_key,
+                    public,
+                    &rng,
+                )
+                .map_err(|_| Error::BadKey("EC key rejected"))?;
+                let pkcs8 = pkcs8_from_sec1(&der);
+                Ok(SigningKey { pair, pkcs8 })
+            }
+            _ => Err(Error::BadKey("PEM block is not a private key")),
+        }
+    }
+
+    pub fn from_pkcs8(der: &[u8]) -> Result<SigningKey, Error> {
+        let rng = ring::rand::SystemRandom::new();
+        let pair = sig::EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P256_SHA256_ASN1_SIGNING, der, &rng)
+            .map_err(|_| Error::BadKey("not an ECDSA P-256 PKCS#8 key"))?;
+        Ok(SigningKey {
+            pair,
+            pkcs8: der.to_vec(),
+        })
+    }
+
+    /// A new random key.
+    pub fn generate() -> Result<SigningKey, Error> {
+        let rng = ring::rand::SystemRandom::new();
+        let doc = sig::EcdsaKeyPair::generate_pkcs8(&sig::ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
+            .map_err(|_| Error::BadKey("key generation failed"))?;
+        SigningKey::from_pkcs8(doc.as_ref())
+    }
+
+    pub fn pkcs8_der(&self) -> &[u8] {
+        &self.pkcs8
+    }
+
+    pub fn to_pem(&self) -> String {
+        pem_encode("PRIVATE KEY", &self.pkcs8)
+    }
+
+    pub fn public_key(&self) -> &[u8] {
+        self.pair.public_key().as_ref()
+    }
+
+    /// ECDSA-SHA256 over `msg`, DER-encoded.
+    pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, Error> {
+        let rng = ring::rand::SystemRandom::new();
+        self.pair
+            .sign(&rng, msg)
+            .map(|s| s.as_ref().to_vec())
+            .map_err(|_| Error::BadKey("signing failed"))
+    }
+
+    pub(crate) fn signature_algorithm(&self) -> ObjectIdentifier {
+        oid::ECDSA_SHA256
+    }
+}
+
+/// Wraps a SEC1 key in a PKCS#8 document (RFC 5915 §1).
+fn pkcs8_from_sec1(sec1: &[u8]) -> Vec<u8> {
+    let alg = spki::AlgorithmIdentifierOwned {
+        oid: oid::EC_PUBLIC_KEY,
+        parameters: der::Any::encode_from(&oid::P256).ok(),
+    };
+    let mut body = Vec::new();
+    let _ = 0u8.encode_to_vec(&mut body);
+    let _ = alg.encode_to_vec(&mut body);
+    if let Ok(os) = der::asn1::OctetStringRef::new(sec1) {
+        let _ = os.encode_to_vec(&mut body);
+    }
+    let mut out = vec![0x30];
+    push_len(&mut out, body.len());
+    out.extend_from_slice(&body);
+    out
+}
+
+fn push_len(out: &mut Vec<u8>, len: usize) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+}
+
+/// An X.509 certificate with its DER bytes.
+#[derive(Clone)]
+pub struct Certificate {
+    pub(crate) x509: X509,
+    pub(crate) der: Vec<u8>,
+}
+
+impl fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Certificate({})", self.subject())
+    }
+}
+
+impl PartialEq for Certificate {
+    fn eq(&self, other: &Self) -> bool {
+        self.der == other.der
+    }
+}
+
+impl Certificate {
+    pub fn from_der(der: &[u8]) -> Result<Certificate, Error> {
+        let x509 =
+            X509::from_der(der).map_err(|_| Error::BadCertificate("malformed certificate"))?;
+        Ok(Certificate {
+            x509,
+            der: der.to_vec(),
+        })
+    }
+
+    /// Every `CERTIFICATE` block of a PEM file, in order.
+    pub fn from_pem_chain(pem: &str) -> Result<Vec<Certificate>, Error> {
+        let certs = pem_blocks(pem)
+            .into_iter()
+            .filter(|(label, _)| label == "CERTIFICATE")
+            .map(|(_, der)| Certificate::from_der(&der))
+            .collect::<Result<Vec<_>, _>>()?;
+        if certs.is_empty() {
+            return Err(Error::BadCertificate("no CERTIFICATE block in PEM"));
+        }
+        Ok(certs)
+    }
+
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    pub fn to_pem(&self) -> String {
+        pem_encode("CERTIFICATE", &self.der)
+    }
+
+    /// The subject as `CN=…, O=…`.
+    pub fn subject(&self) -> String {
+        self.x509.tbs_certificate.subject.to_string()
+    }
+
+    pub fn common_name(&self) -> Option<String> {
+        name_attr(&self.x509.tbs_certificate.subject, oid::CN)
+    }
+
+    pub fn organization(&self) -> Option<String> {
+        name_attr(&self.x509.tbs_certificate.subject, oid::O)
+    }
+
+    pub fn serial_hex(&self) -> String {
+        hex(self.x509.tbs_certificate.serial_number.as_bytes())
+    }
+
+    pub fn not_before(&self) -> UnixTime {
+        UnixTime::from_x509(self.x509.tbs_certificate.validity.not_before)
+    }
+
+    pub fn not_after(&self) -> UnixTime {
+        UnixTime::from_x509(self.x509.tbs_certificate.validity.not_after)
+    }
+
+    pub fn sha256(&self) -> [u8; 32] {
+        sha256(&self.der)
+    }
+
+    pub(crate) fn issued(&self, child_issuer: &x509_cert::name::Name) -> bool {
+        &self.x509.tbs_certificate.subject == child_issuer
+    }
+
+    pub fn is_self_issued(&self) -> bool {
+        self.x509.tbs_certificate.subject == self.x509.tbs_certificate.issuer
+    }
+
+    /// `issuer` names this certificate's issuer and its key signed it.
+    pub fn is_issued_by(&self, issuer: &Certificate) -> bool {
+        issuer.issued(&self.x509.tbs_certificate.issuer) && self.signed_by(issuer)
+    }
+
+    fn extension<'a, T: Decode<'a>>(&'a self, id: ObjectIdentifier) -> Option<(bool, Option<T>)> {
+        let exts = self.x509.tbs_certificate.extensions.as_ref()?;
+        let e = exts.iter().find(|e| e.extn_id == id)?;
+        Some((e.critical, T::from_der(e.extn_value.as_bytes()).ok()))
+    }
+
+    pub(crate) fn basic_constraints(&self) -> Option<BasicConstraints> {
+        self.extension::<BasicConstraints>(oid::BASIC_CONSTRAINTS)
+            .and_then(|(_, v)| v)
+    }
+
+    /// `None` when the certificate has no key usage extension.
+    pub(crate) fn key_usage(&self) -> Option<KeyUsage> {
+        self.extension::<KeyUsage>(oid::KEY_USAGE)
+            .map(|(_, v)| v.unwrap_or(KeyUsage(KeyUsages::DecipherOnly.into())))
+    }
+
+    pub(crate) fn extended_key_usage(&self) -> Option<Vec<ObjectIdentifier>> {
+        self.extension::<ExtendedKeyUsage>(oid::EXT_KEY_USAGE)
+            .map(|(_, v)| v.map(|e| e.0).unwrap_or_default())
+    }
+
+    /// Critical extensions this validator does not understand.
+    pub(crate) fn unknown_critical_extensions(&self) -> Vec<String> {
+        let known = [
+            oid::BASIC_CONSTRAINTS,
+            oid::KEY_USAGE,
+            oid::EXT_KEY_USAGE,
+            oid::SUBJECT_ALT_NAME,
+            oid::CERT_POLICIES,
+            oid::POLICY_CONSTRAINTS,
+            oid::INHIBIT_ANY_POLICY,
+            oid::SUBJECT_KEY_ID,
+            oid::AUTHORITY_KEY_ID,
+        ];
+        self.x509
+            .tbs_certificate
+            .extensions
+            .iter()
+            .flatten()
+            .filter(|e| e.critical && !known.contains(&e.extn_id))
+            .map(|e| e.extn_id.to_string())
+            .collect()
+    }
+
+    pub(crate) fn spki(&self) -> &spki::SubjectPublicKeyInfoOwned {
+        &self.x509.tbs_certificate.subject_public_key_info
+    }
+
+    /// Checks that `issuer` signed this certificate.
+    pub(crate) fn signed_by(&self, issuer: &Certificate) -> bool {
+        let Some(tbs) = first_element(&self.der) else {
+            return false;
+        };
+        verify_signature(
+            issuer.spki(),
+            &self.x509.signature_algorithm,
+            None,
+            tbs,
+            self.x509.signature.raw_bytes(),
+        )
+        .is_ok()
+    }
+}
+
+/// A certificate revocation list.
+#[derive(Clone)]
+pub struct Crl {
+    pub(crate) list: CertificateList,
+    pub(crate) der: Vec<u8>,
+}
+
+impl fmt::Debug for Crl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Crl({})", self.list.tbs_cert_list.issuer)
+    }
+}
+
+impl Crl {
+    pub fn from_der(der: &[u8]) -> Result<Crl, Error> {
+        let list = CertificateList::from_der(der).map_err(|_| Error::BadCrl)?;
+        Ok(Crl {
+            list,
+            der: der.to_vec(),
+        })
+    }
+
+    /// Accepts DER, or PEM with one or more `X509 CRL` blocks (the first is taken).
+    pub fn from_pem_or_der(bytes: &[u8]) -> Result<Crl, Error> {
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            if text.contains("-----BEGIN") {
+                let der = pem_blocks(text)
+                    .into_iter()
+                    .find(|(l, _)| l == "X509 CRL")
+                    .ok_or(Error::BadCrl)?
+                    .1;
+                return Crl::from_der(&der);
+            }
+        }
+        Crl::from_der(bytes)
+    }
+
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    pub fn to_pem(&self) -> String {
+        pem_encode("X509 CRL", &self.der)
+    }
+
+    pub fn this_update(&self) -> UnixTime {
+        UnixTime::from_x509(self.list.tbs_cert_list.this_update)
+    }
+
+    pub fn next_update(&self) -> Option<UnixTime> {
+        self.list.tbs_cert_list.next_update.map(UnixTime::from_x509)
+    }
+
+    pub(crate) fn signed_by(&self, issuer: &Certificate) -> bool {
+        let Some(tbs) = first_element(&self.der) else {
+            return false;
+        };
+        issuer.issued(&self.list.tbs_cert_list.issuer)
+            && verify_signature(
+                issuer.spki(),
+                &self.list.signature_algorithm,
+                None,
+                tbs,
+                self.list.signature.raw_bytes(),
+            )
+            .is_ok()
+    }
+
+    /// When `cert` was revoked, if this list says it was.
+    pub(crate) fn revocation_of(&self, cert: &Certificate) -> Option<UnixTime> {
+        let serial = &cert.x509.tbs_certificate.serial_number;
+        self.list
+            .tbs_cert_list
+            .revoked_certificates
+            .iter()
+            .flatten()
+            .find(|r| r.serial_number.as_bytes() == serial.as_bytes())
+            .map(|r| UnixTime::from_x509(r.revocation_date))
+    }
+}
+
+/// The raw bytes of the first element inside a DER SEQUENCE (the TBS part of
+/// a certificate or CRL), as signed.
+pub(crate) fn first_element(der: &[u8]) -> Option<&[u8]> {
+    let (_, inner) = split_tlv(der)?;
+    let (len, _) = split_tlv(inner)?;
+    inner.get(..len)
+}
+
+/// Returns (total length of the TLV at the start, its contents).
+fn split_tlv(der: &[u8]) -> Option<(usize, &[u8])> {
+    let first_len = *der.get(1)?;
+    let (len, header) = if first_len < 0x80 {
+        (usize::from(first_len), 2)
+    } else {
+        let n = usize::from(first_len & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for b in der.get(2..2 + n)? {
+            len = len << 8 | usize::from(*b);
+        }
+        (len, 2 + n)
+    };
+    let total = header.checked_add(len)?;
+    Some((total, der.get(header..total)?))
+}
+
+/// Verifies `signature` over `msg` with the public key in `spki`.
+///
+/// `digest_hint` is the CMS digest algorithm, needed when the signature
+/// algorithm names only the key type (`rsaEncryption`, `id-ecPublicKey`).
+pub(crate) fn verify_signature(
+    spki: &spki::SubjectPublicKeyInfoOwned,
+    alg: &spki::AlgorithmIdentifierOwned,
+    digest_hint: Option<DigestAlg>,
+    msg: &[u8],
+    signature: &[u8],
+) -> Result<(), &'static str> {
+    let key_bytes = spki.subject_public_key.raw_bytes();
+    let key_alg = spki.algorithm.oid;
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+    let digest = match alg.oid {
+        oid::ECDSA_SHA256 | oid::SHA256_RSA => Some(DigestAlg::Sha256),
+        oid::ECDSA_SHA384 | oid::SHA384_RSA => Some(DigestAlg::Sha384),
+        oid::ECDSA_SHA512 | oid::SHA512_RSA => Some(DigestAlg::Sha512),
+        oid::SHA1_RSA => Some(DigestAlg::Sha1),
+        oid::RSA_ENCRYPTION | oid::EC_PUBLIC_KEY => digest_hint,
+        oid::RSA_PSS => None,
+        _ => return Err("unsupported signature algorithm"),
+    };
+    let verifier: &dyn sig::VerificationAlgorithm = if key_alg == oid::EC_PUBLIC_KEY {
+        match (curve, digest) {
+            (Some(oid::P256), Some(DigestAlg::Sha256)) => &sig::ECDSA_P256_SHA256_ASN1,
+            (Some(oid::P256), Some(DigestAlg::Sha384)) => &sig::ECDSA_P256_SHA384_ASN1,
+            (Some(oid::P384), Some(DigestAlg::Sha256)) => &sig::ECDSA_P384_SHA256_ASN1,
+            (Some(oid::P384), Some(DigestAlg::Sha384)) => &sig::ECDSA_P384_SHA384_ASN1,
+            _ => return Err("unsupported ECDSA curve or digest"),
+        }
+    } else if key_alg == oid::RSA_ENCRYPTION || key_alg == oid::RSA_PSS {
+        if alg.oid == oid::RSA_PSS {
+            match pss_digest(alg) {
+                Some(DigestAlg::Sha256) => &sig::RSA_PSS_2048_8192_SHA256,
+                Some(DigestAlg::Sha384) => &sig::RSA_PSS_2048_8192_SHA384,
+                Some(DigestAlg::Sha512) => &sig::RSA_PSS_2048_8192_SHA512,
+                _ => return Err("unsupported RSA-PSS parameters"),
+            }
+        } else {
+            match digest {
+                Some(DigestAlg::Sha256) => &sig::RSA_PKCS1_2048_8192_SHA256,
+                Some(DigestAlg::Sha384) => &sig::RSA_PKCS1_2048_8192_SHA384,
+                Some(DigestAlg::Sha512) => &sig::RSA_PKCS1_2048_8192_SHA512,
+                Some(DigestAlg::Sha1) => &sig::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+                None => return Err("RSA signature without a digest"),
+            }
+        }
+    } else {
+        return Err("unsupported public key type");
+    };
+    sig::UnparsedPublicKey::new(verifier, key_bytes)
+        .verify(msg, signature)
+        .map_err(|_| "signature does not verify")
+}
+
+/// The hash of RSASSA-PSS parameters, when MGF1 uses the same hash and the
+/// salt is as long as the hash (what ring verifies).
+fn pss_digest(alg: &spki::AlgorithmIdentifierOwned) -> Option<DigestAlg> {
+    #[derive(der::Sequence)]
+    struct PssParams {
+        #[asn1(context_specific = "0", optional = "true")]
+        hash: Option<spki::AlgorithmIdentifierOwned>,
+        #[asn1(context_specific = "1", optional = "true")]
+        mgf: Option<spki::AlgorithmIdentifierOwned>,
+        #[asn1(context_specific = "2", optional = "true")]
+        salt: Option<u32>,
+        #[asn1(context_specific = "3", optional = "true")]
+        trailer: Option<u32>,
+    }
+    let params: PssParams = alg.parameters.as_ref()?.decode_as().ok()?;
+    let hash = DigestAlg::from_oid(&params.hash?.oid)?;
+    let mgf_hash = params
+        .mgf?
+        .parameters?
+        .decode_as::<spki::AlgorithmIdentifierOwned>()
+        .ok()?;
+    let salt = params.salt.unwrap_or(20) as usize;
+    let len = hash.digest(&[]).len();
+    (DigestAlg::from_oid(&mgf_hash.oid) == Some(hash) && salt == len).then_some(hash)
+}
+
+fn name_attr(name: &x509_cert::name::Name, id: ObjectIdentifier) -> Option<String> {
+    for rdn in name.0.iter() {
+        for atv in rdn.0.iter() {
+            if atv.oid == id {
+                let v = &atv.value;
+                if let Ok(s) = v.decode_as::<der::asn1::Utf8StringRef<'_>>() {
+                    return Some(s.as_str().to_owned());
+                }
+                if let Ok(s) = v.decode_as::<der::asn1::PrintableStringRef<'_>>() {
+                    return Some(s.as_str().to_owned());
+                }
+                if let Ok(s) = v.decode_as::<der::asn1::Ia5StringRef<'_>>() {
+                    return Some(s.as_str().to_owned());
+                }
+                return Some(String::from_utf8_lossy(v.value()).into_owned());
+            }
+        }
+    }
+    None
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn pem_rfc7468_decode(pem: &str) -> Option<(String, Vec<u8>)> {
+    pem_blocks(pem).into_iter().next()
+}
+
+/// Every PEM block as (label, DER). Text between blocks is ignored.
+pub fn pem_blocks(pem: &str) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut lines = pem.lines();
+    while let Some(line) = lines.next() {
+        let Some(label) = line
+            .trim()
+            .strip_prefix("-----BEGIN ")
+            .and_then(|l| l.strip_suffix("-----"))
+        else {
+            continue;
+        };
+        let mut b64 = String::new();
+        for l in lines.by_ref() {
+            if l.trim().starts_with("-----END ") {
+                break;
+            }
+            b64.push_str(l.trim());
+        }
+        if let Some(der) = base64_decode(&b64) {
+            out.push((label.to_owned(), der));
+        }
+    }
+    out
+}
+
+pub fn pem_encode(label: &str, der: &[u8]) -> String {
+    let b64 = base64_encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn base64_encode(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in s.bytes() {
+        if c == b'=' {
+            break;
+        }
+        let v = B64.iter().position(|x| *x == c)? as u32;
+        acc = acc << 6 | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits & 0xff) as u8);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates_round_trip() {
+        for t in [0, 951_782_400, 1_796_000_000, 4_102_444_800] {
+            let s = UnixTime(t).to_pdf_date();
+            assert_eq!(
+                UnixTime::from_pdf_date(s.as_bytes()),
+                Some(UnixTime(t)),
+                "{s}"
+            );
+        }
+        assert_eq!(UnixTime(951_782_400).to_rfc3339(), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            UnixTime::from_pdf_date(b"D:20000229010000+01'00'"),
+            Some(UnixTime(951_782_400))
+        );
+    }
+
+    #[test]
+    fn base64_round_trips() {
+        for n in 0..10 {
+            let data: Vec<u8> = (0..n).map(|i| i * 37).collect();
+            assert_eq!(base64_decode(&base64_encode(&data)).unwrap(), data);
+        }
+    }
+}

@@ -1,0 +1,527 @@
+//! What changed after a signature: every object that a later revision
+//! defines is compared with the signed revision's, and each change is
+//! classified. Validation data (`/DSS`), document time-stamps and further
+//! invisible signature fields are allowed; anything that changes what the
+//! document shows is not (incremental-saving and shadow attacks).
+
+use std::collections::{HashMap, HashSet};
+
+use crate::crypto::{Certificate, Crl};
+use crate::pdf::{last_startxref, Dict, Document, Entry, ObjRef, Object};
+
+/// One change found after a signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Modification {
+    /// Allowed changes do not alter the document's content or appearance.
+    pub allowed: bool,
+    pub what: String,
+}
+
+/// Certificates and CRLs embedded in the newest `/DSS`.
+#[derive(Debug, Default)]
+pub(crate) struct DssMaterial {
+    pub certs: Vec<Certificate>,
+    pub crls: Vec<Crl>,
+}
+
+pub(crate) fn dss_material(doc: &Document<'_>) -> DssMaterial {
+    let mut out = DssMaterial::default();
+    let Some(catalog) = catalog(doc, 0) else {
+        return out;
+    };
+    let Some(dss) = catalog
+        .get(b"DSS")
+        .and_then(|d| doc.dict(d, 0).ok().flatten())
+    else {
+        return out;
+    };
+    let streams = |key: &[u8]| -> Vec<Vec<u8>> {
+        let Some(list) = dss.get(key).and_then(|l| doc.resolve(l, 0).ok().flatten()) else {
+            return Vec::new();
+        };
+        list.as_array()
+            .unwrap_or_default()
+            .iter()
+            .take(1000)
+            .filter_map(|o| match doc.resolve(o, 0).ok().flatten() {
+                Some(Object::Stream(s)) => doc.decode(&s).ok(),
+                _ => None,
+            })
+            .collect()
+    };
+    out.certs = streams(b"Certs")
+        .iter()
+        .filter_map(|d| Certificate::from_der(d).ok())
+        .collect();
+    out.crls = streams(b"CRLs")
+        .iter()
+        .filter_map(|d| Crl::from_der(d).ok())
+        .collect();
+    out
+}
+
+fn catalog(doc: &Document<'_>, rev: usize) -> Option<Dict> {
+    let root = doc.sections.get(rev)?.trailer.get(b"Root")?.clone();
+    doc.dict(&root, rev).ok().flatten()
+}
+
+/// Compares the revision that ends at `signed_end` with the newest one.
+/// `Err` when the later bytes do not even extend the signed revision.
+pub(crate) fn analyse(
+    doc: &Document<'_>,
+    signed_end: usize,
+    certification: Option<i64>,
+) -> Result<Vec<Modification>, String> {
+    // The signed revision is the newest section that starts inside it, and
+    // the signed bytes themselves must name that section as theirs.
+    let k = doc
+        .sections
+        .iter()
+        .position(|s| s.offset < signed_end)
+        .ok_or("the signed revision is not part of the document's history")?;
+    let signed_xref = last_startxref(&doc.buf[..signed_end])
+        .map_err(|_| "the signed bytes do not end with a cross-reference")?;
+    if signed_xref != doc.sections[k].offset {
+        return Err("the document's history does not pass through the signed revision".into());
+    }
+    for s in &doc.sections[k..] {
+        for e in s.entries.values() {
+            if let Entry::InUse { offset, .. } = e {
+                if *offset >= signed_end {
+                    return Err("the signed revision refers to bytes outside the signature".into());
+                }
+            }
+        }
+    }
+    if k == 0 {
+        return Ok(Vec::new());
+    }
+
+    let mut touched: Vec<u32> = doc.sections[..k]
+        .iter()
+        .flat_map(|s| s.entries.keys().copied())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    touched.sort_unstable();
+
+    let ctx = Context::new(doc, k);
+    let mut out = Vec::new();
+    let mut notes: HashMap<&'static str, usize> = HashMap::new();
+    for num in touched {
+        let r = ObjRef { num, gen: 0 };
+        let old = doc.object_at(r, k).ok().flatten();
+        let new = doc
+            .object_at(r, 0)
+            .map_err(|_| format!("object {num} of a later revision is unreadable"))?;
+        let verdict = ctx.classify(num, old.as_ref(), new.as_ref());
+        match verdict {
+            Verdict::Same => {}
+            Verdict::Allowed(what) => *notes.entry(what).or_default() += 1,
+            Verdict::Forbidden(what) => out.push(Modification {
+                allowed: false,
+                what: format!("{what} (object {num})"),
+            }),
+        }
+    }
+    if certification == Some(1) && ctx.new_approval_signatures {
+        out.push(Modification {
+            allowed: false,
+            what: "a signature was added to a document certified as not to be changed".into(),
+        });
+    }
+    let mut notes: Vec<_> = notes.into_iter().collect();
+    notes.sort();
+    for (what, n) in notes {
+        out.push(Modification {
+            allowed: true,
+            what: if n > 1 {
+                format!("{what} ({n} objects)")
+            } else {
+                what.to_owned()
+            },
+        });
+    }
+    Ok(out)
+}
+
+enum Verdict {
+    Same,
+    Allowed(&'static str),
+    Forbidden(String),
+}
+
+struct Context<'d, 'a> {
+    doc: &'d Document<'a>,
+    k: usize,
+    root_same: bool,
+    root: Option<ObjRef>,
+    info: Option<ObjRef>,
+    /// Objects reachable from the newest /DSS.
+    dss: HashSet<u32>,
+    /// Signature fields added after the signature, invisible ones only,
+    /// with their values and appearances.
+    new_sig_objects: HashSet<u32>,
+    new_sig_fields: HashSet<ObjRef>,
+    visible_new_fields: HashSet<u32>,
+    acroform: Option<ObjRef>,
+    fields_array: Option<ObjRef>,
+    new_approval_signatures: bool,
+}
+
+impl<'d, 'a> Context<'d, 'a> {
+    fn new(doc: &'d Document<'a>, k: usize) -> Self {
+        let root_new = doc.trailer().reference(b"Root");
+        let root_old = doc.sections[k].trailer.reference(b"Root");
+        let mut ctx = Context {
+            doc,
+            k,
+            root_same: root_new.is_some() && root_new == root_old,
+            root: root_new,
+            info: doc.trailer().reference(b"Info"),
+            dss: HashSet::new(),
+            new_sig_objects: HashSet::new(),
+            new_sig_fields: HashSet::new(),
+            visible_new_fields: HashSet::new(),
+            acroform: None,
+            fields_array: None,
+            new_approval_signatures: false,
+        };
+        let Some(cat) = catalog(doc, 0) else {
+            return ctx;
+        };
+        if let Some(d) = cat.get(b"DSS") {
+            reach(doc, d, &mut ctx.dss, 0);
+        }
+        let old_fields: HashSet<ObjRef> = catalog(doc, k)
+            .and_then(|c| fields_of(doc, &c, k).map(|(_, _, f)| f))
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        if let Some((form_ref, fields_ref, fields)) = fields_of(doc, &cat, 0) {
+            ctx.acroform = form_ref;
+            ctx.fields_array = fields_ref;
+            for f in fields {
+                if old_fields.contains(&f) {
+                    continue;
+                }
+                let Ok(Some(d)) = doc.dict(&Object::Ref(f), 0) else {
+                    continue;
+                };
+                if d.name(b"FT") != Some(b"Sig") {
+                    continue;
+                }
+                if !invisible(&d) {
+                    ctx.visible_new_fields.insert(f.num);
+                    continue;
+                }
+                ctx.new_sig_fields.insert(f);
+                ctx.new_sig_objects.insert(f.num);
+                if let Some(v) = d.get(b"V") {
+                    if let Ok(Some(sd)) = doc.dict(v, 0) {
+                        if sd.name(b"Type") != Some(b"DocTimeStamp")
+                            && sd.name(b"SubFilter") != Some(b"ETSI.RFC3161")
+                        {
+                            ctx.new_approval_signatures = true;
+                        }
+                    }
+                    if let Object::Ref(r) = v {
+                        ctx.new_sig_objects.insert(r.num);
+                    }
+                }
+                if let Some(ap) = d.get(b"AP") {
+                    reach(doc, ap, &mut ctx.new_sig_objects, 0);
+                }
+            }
+        }
+        ctx
+    }
+
+    fn classify(&self, num: u32, old: Option<&Object>, new: Option<&Object>) -> Verdict {
+        let doc = self.doc;
+        let same = match (old, new) {
+            (None, None) => true,
+            (Some(Object::Stream(a)), Some(Object::Stream(b))) => {
+                a.dict.same_as(&b.dict)
+                    && doc.buf.get(a.data.clone()) == doc.buf.get(b.data.clone())
+            }
+            (Some(a), Some(b)) => a.same_as(b),
+            _ => false,
+        };
+        if same {
+            return Verdict::Same;
+        }
+        if let Some(Object::Stream(s)) = new {
+            match s.dict.name(b"Type") {
+                Some(b"XRef") if old.is_none() => {
+                    return Verdict::Allowed("cross-reference stream")
+                }
+                Some(b"ObjStm") if old.is_none() => return Verdict::Allowed("object stream"),
+                _ => {}
+            }
+        }
+        if self.dss.contains(&num) {
+            return Verdict::Allowed("validation data (/DSS) added");
+        }
+        if self.new_sig_objects.contains(&num) {
+            return Verdict::Allowed("signature or document time-stamp added");
+        }
+        if self.visible_new_fields.contains(&num) {
+            return Verdict::Forbidden("visible signature field added".into());
+        }
+        if Some(num) == self.info.map(|r| r.num) && matches!(new, Some(Object::Dict(_))) {
+            return Verdict::Allowed("document information updated");
+        }
+        let (Some(old), Some(new)) = (old, new) else {
+            return Verdict::Forbidden(match (old, new) {
+                (None, Some(o)) => format!("{} added", describe(o)),
+                (Some(o), _) => format!("{} deleted", describe(o)),
+                _ => "object changed".into(),
+            });
+        };
+        if Some(num) == self.root.map(|r| r.num) && self.root_same {
+            return self
+                .dict_change(
+                    old,
+                    new,
+                    &[b"DSS", b"AcroForm", b"Extensions"],
+                    "catalog changed",
+                )
+                .and_then_form(|| self.catalog_form_ok(old, new));
+        }
+        if Some(num) == self.acroform.map(|r| r.num) {
+            return match (old.as_dict(), new.as_dict()) {
+                (Some(o), Some(n)) => self.form_dict_ok(o, n),
+                _ => Verdict::Forbidden("form changed".into()),
+            };
+        }
+        if Some(num) == self.fields_array.map(|r| r.num) {
+            return self.array_growth(old, new, "form fields changed");
+        }
+        // A page, or its annotation array, may only gain new invisible
+        // signature widgets.
+        if let (Some(od), Some(nd)) = (old.as_dict(), new.as_dict()) {
+            if od.name(b"Type") == Some(b"Page") {
+                let v = self.dict_change(old, new, &[b"Annots"], "page changed");
+                if !matches!(v, Verdict::Allowed(_)) {
+                    return v;
+                }
+                return match (od.get(b"Annots"), nd.get(b"Annots")) {
+                    (a, Some(b)) => {
+                        let a = a.cloned().unwrap_or(Object::Array(Vec::new()));
+                        let a = doc
+                            .resolve(&a, self.k)
+                            .ok()
+                            .flatten()
+                            .unwrap_or(Object::Array(Vec::new()));
+                        let b = doc.resolve(b, 0).ok().flatten().unwrap_or(Object::Null);
+                        self.array_growth(&a, &b, "annotation added to a page")
+                    }
+                    _ => Verdict::Forbidden("annotations removed from a page".into()),
+                };
+            }
+        }
+        if let (Object::Array(_), Object::Array(_)) = (old, new) {
+            let v = self.array_growth(old, new, "annotation added to a page");
+            if matches!(v, Verdict::Allowed(_)) {
+                return v;
+            }
+        }
+        Verdict::Forbidden(format!("{} changed", describe(new)))
+    }
+
+    /// Allowed when `old` and `new` differ only under `keys`.
+    fn dict_change(&self, old: &Object, new: &Object, keys: &[&[u8]], what: &str) -> Verdict {
+        let (Some(o), Some(n)) = (old.as_dict(), new.as_dict()) else {
+            return Verdict::Forbidden(what.into());
+        };
+        let strip = |d: &Dict| {
+            let mut d = d.clone();
+            for k in keys {
+                d.remove(k);
+            }
+            d
+        };
+        if strip(o).same_as(&strip(n)) {
+            Verdict::Allowed("signature bookkeeping")
+        } else {
+            Verdict::Forbidden(what.into())
+        }
+    }
+
+    /// The catalog's AcroForm entry: the same indirect form (judged as its
+    /// own object), or an inline form that only gained signature fields.
+    fn catalog_form_ok(&self, old: &Object, new: &Object) -> Verdict {
+        let (Some(o), Some(n)) = (old.as_dict(), new.as_dict()) else {
+            return Verdict::Forbidden("catalog changed".into());
+        };
+        match (o.get(b"AcroForm"), n.get(b"AcroForm")) {
+            (Some(Object::Ref(a)), Some(Object::Ref(b))) if a == b => {
+                Verdict::Allowed("signature bookkeeping")
+            }
+            (Some(Object::Dict(a)), Some(Object::Dict(b))) => self.form_dict_ok(a, b),
+            (None, None) => Verdict::Allowed("signature bookkeeping"),
+            _ => Verdict::Forbidden("form replaced".into()),
+        }
+    }
+
+    /// A form that only gained new invisible signature fields.
+    fn form_dict_ok(&self, of: &Dict, nf: &Dict) -> Verdict {
+        let doc = self.doc;
+        let mut a = of.clone();
+        let mut b = nf.clone();
+        for d in [&mut a, &mut b] {
+            d.remove(b"Fields");
+            d.remove(b"SigFlags");
+        }
+        if !a.same_as(&b) {
+            return Verdict::Forbidden("form changed".into());
+        }
+        let old_fields = of
+            .get(b"Fields")
+            .and_then(|f| doc.resolve(f, self.k).ok().flatten())
+            .unwrap_or(Object::Array(Vec::new()));
+        let new_fields = nf
+            .get(b"Fields")
+            .and_then(|f| doc.resolve(f, 0).ok().flatten())
+            .unwrap_or(Object::Array(Vec::new()));
+        self.array_growth(&old_fields, &new_fields, "form fields changed")
+    }
+
+    /// Allowed when `new` is `old` plus references to new invisible
+    /// signature fields.
+    fn array_growth(&self, old: &Object, new: &Object, what: &str) -> Verdict {
+        let (Some(o), Some(n)) = (old.as_array(), new.as_array()) else {
+            return Verdict::Forbidden(what.into());
+        };
+        if n.len() < o.len() || !o.iter().zip(n).all(|(a, b)| a.same_as(b)) {
+            return Verdict::Forbidden(what.into());
+        }
+        let extras_ok = n[o.len()..].iter().all(|x| match x {
+            Object::Ref(r) => self.new_sig_fields.contains(r),
+            _ => false,
+        });
+        if extras_ok {
+            Verdict::Allowed("signature bookkeeping")
+        } else {
+            Verdict::Forbidden(what.into())
+        }
+    }
+}
+
+trait AndThenForm {
+    fn and_then_form(self, f: impl FnOnce() -> Verdict) -> Verdict;
+}
+
+impl AndThenForm for Verdict {
+    /// When the rest of the dictionary is unchanged, the form decides.
+    fn and_then_form(self, f: impl FnOnce() -> Verdict) -> Verdict {
+        match self {
+            Verdict::Allowed(_) => f(),
+            other => other,
+        }
+    }
+}
+
+/// The AcroForm's reference (if indirect), its Fields array's reference (if
+/// indirect), and the field references.
+fn fields_of(
+    doc: &Document<'_>,
+    cat: &Dict,
+    rev: usize,
+) -> Option<(Option<ObjRef>, Option<ObjRef>, Vec<ObjRef>)> {
+    let form_obj = cat.get(b"AcroForm")?;
+    let form_ref = match form_obj {
+        Object::Ref(r) => Some(*r),
+        _ => None,
+    };
+    let form = doc.dict(form_obj, rev).ok()??;
+    let fields_obj = form.get(b"Fields")?;
+    let fields_ref = match fields_obj {
+        Object::Ref(r) => Some(*r),
+        _ => None,
+    };
+    let fields = doc.resolve(fields_obj, rev).ok()??;
+    let refs = fields
+        .as_array()?
+        .iter()
+        .filter_map(|f| match f {
+            Object::Ref(r) => Some(*r),
+            _ => None,
+        })
+        .collect();
+    Some((form_ref, fields_ref, refs))
+}
+
+/// A widget that shows nothing: zero-area rectangle, or hidden.
+fn invisible(d: &Dict) -> bool {
+    let hidden = d.int(b"F").is_some_and(|f| f & 2 != 0);
+    let zero = match d.get(b"Rect").and_then(Object::as_array) {
+        Some([x1, y1, x2, y2]) => {
+            let n = |o: &Object| match o {
+                Object::Int(i) => *i as f64,
+                Object::Real(r) => *r,
+                _ => f64::NAN,
+            };
+            (n(x2) - n(x1)).abs() < 1e-6 || (n(y2) - n(y1)).abs() < 1e-6
+        }
+        None => d.get(b"Rect").is_none(),
+        _ => false,
+    };
+    hidden || zero
+}
+
+/// Every object number reachable from `obj` in the newest revision.
+fn reach(doc: &Document<'_>, obj: &Object, seen: &mut HashSet<u32>, depth: usize) {
+    if depth > 32 || seen.len() > 100_000 {
+        return;
+    }
+    match obj {
+        Object::Ref(r) => {
+            if seen.insert(r.num) {
+                if let Ok(Some(o)) = doc.object_at(*r, 0) {
+                    reach(doc, &o, seen, depth + 1);
+                }
+            }
+        }
+        Object::Array(a) => a.iter().for_each(|o| reach(doc, o, seen, depth + 1)),
+        Object::Dict(d) => d.0.iter().for_each(|(_, o)| reach(doc, o, seen, depth + 1)),
+        Object::Stream(s) => s
+            .dict
+            .0
+            .iter()
+            .for_each(|(_, o)| reach(doc, o, seen, depth + 1)),
+        _ => {}
+    }
+}
+
+fn describe(o: &Object) -> String {
+    let Some(d) = o.as_dict() else {
+        return match o {
+            Object::Array(_) => "array".into(),
+            _ => "object".into(),
+        };
+    };
+    let ty = d
+        .name(b"Type")
+        .map(|t| String::from_utf8_lossy(t).into_owned());
+    let sub = d
+        .name(b"Subtype")
+        .map(|t| String::from_utf8_lossy(t).into_owned());
+    match (ty.as_deref(), sub.as_deref(), o) {
+        (Some("Page"), _, _) => "page".into(),
+        (Some("Pages"), _, _) => "page tree".into(),
+        (Some("Catalog"), _, _) => "catalog".into(),
+        (_, Some("Widget"), _) => "form widget".into(),
+        (Some("Annot"), Some(s), _) | (None, Some(s), Object::Dict(_))
+            if d.get(b"Rect").is_some() =>
+        {
+            format!("{s} annotation")
+        }
+        (_, Some("Image"), _) => "image".into(),
+        (_, Some("Form"), _) => "form XObject (appearance)".into(),
+        (_, _, Object::Stream(_)) => "content stream".into(),
+        (Some(t), _, _) => t.to_owned(),
+        _ => "dictionary".into(),
+    }
+}
