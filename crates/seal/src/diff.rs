@@ -187,12 +187,16 @@ impl<'d, 'a> Context<'d, 'a> {
             fields_array: None,
             new_approval_signatures: false,
         };
+        // Validation data of every later revision (a newer /DSS may
+        // replace an older one, which then stays behind unused).
+        for rev in 0..k {
+            if let Some(d) = catalog(doc, rev).and_then(|c| c.get(b"DSS").cloned()) {
+                reach(doc, &d, &mut ctx.dss, 0, rev);
+            }
+        }
         let Some(cat) = catalog(doc, 0) else {
             return ctx;
         };
-        if let Some(d) = cat.get(b"DSS") {
-            reach(doc, d, &mut ctx.dss, 0);
-        }
         let old_fields: HashSet<ObjRef> = catalog(doc, k)
             .and_then(|c| fields_of(doc, &c, k).map(|(_, _, f)| f))
             .unwrap_or_default()
@@ -230,7 +234,7 @@ impl<'d, 'a> Context<'d, 'a> {
                     }
                 }
                 if let Some(ap) = d.get(b"AP") {
-                    reach(doc, ap, &mut ctx.new_sig_objects, 0);
+                    reach(doc, ap, &mut ctx.new_sig_objects, 0, 0);
                 }
             }
         }
@@ -471,26 +475,26 @@ fn invisible(d: &Dict) -> bool {
     hidden || zero
 }
 
-/// Every object number reachable from `obj` in the newest revision.
-fn reach(doc: &Document<'_>, obj: &Object, seen: &mut HashSet<u32>, depth: usize) {
+/// Every object number reachable from `obj` at revision `rev`.
+fn reach(doc: &Document<'_>, obj: &Object, seen: &mut HashSet<u32>, depth: usize, rev: usize) {
     if depth > 32 || seen.len() > 100_000 {
         return;
     }
     match obj {
         Object::Ref(r) => {
             if seen.insert(r.num) {
-                if let Ok(Some(o)) = doc.object_at(*r, 0) {
-                    reach(doc, &o, seen, depth + 1);
+                if let Ok(Some(o)) = doc.object_at(*r, rev) {
+                    reach(doc, &o, seen, depth + 1, rev);
                 }
             }
         }
-        Object::Array(a) => a.iter().for_each(|o| reach(doc, o, seen, depth + 1)),
-        Object::Dict(d) => d.0.iter().for_each(|(_, o)| reach(doc, o, seen, depth + 1)),
+        Object::Array(a) => a.iter().for_each(|o| reach(doc, o, seen, depth + 1, rev)),
+        Object::Dict(d) => d.0.iter().for_each(|(_, o)| reach(doc, o, seen, depth + 1, rev)),
         Object::Stream(s) => s
             .dict
             .0
             .iter()
-            .for_each(|(_, o)| reach(doc, o, seen, depth + 1)),
+            .for_each(|(_, o)| reach(doc, o, seen, depth + 1, rev)),
         _ => {}
     }
 }

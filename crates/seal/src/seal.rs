@@ -297,8 +297,32 @@ fn add_validation_data(signed: &[u8], cfg: &SealConfig<'_>) -> Result<Vec<u8>, E
         new
     });
 
+    // An existing /DSS is extended, not replaced: earlier signatures keep
+    // their validation data.
+    let old_dss = catalog
+        .get(b"DSS")
+        .and_then(|d| doc.dict(d, 0).ok().flatten())
+        .unwrap_or_default();
+    let existing = |key: &[u8]| -> (Vec<Object>, Vec<Vec<u8>>) {
+        let refs = old_dss
+            .get(key)
+            .and_then(|l| doc.resolve(l, 0).ok().flatten())
+            .and_then(|l| l.as_array().map(<[Object]>::to_vec))
+            .unwrap_or_default();
+        let ders = refs
+            .iter()
+            .filter_map(|o| match doc.resolve(o, 0).ok().flatten() {
+                Some(Object::Stream(s)) => doc.decode(&s).ok(),
+                _ => None,
+            })
+            .collect();
+        (refs, ders)
+    };
+    let (mut cert_refs, old_certs) = existing(b"Certs");
+    let (mut crl_refs, old_crls) = existing(b"CRLs");
+
     let mut up = Update::new(signed, &doc);
-    let mut stream = |up: &mut Update, data: &[u8]| {
+    let stream = |up: &mut Update, data: &[u8]| {
         let r = up.allocate();
         up.begin(r);
         let _ = write!(up.out, "<</Length {}>>\nstream\n", data.len());
@@ -307,9 +331,13 @@ fn add_validation_data(signed: &[u8], cfg: &SealConfig<'_>) -> Result<Vec<u8>, E
         up.end();
         Object::Ref(r)
     };
-    let cert_refs: Vec<Object> = certs.iter().map(|c| stream(&mut up, c)).collect();
-    let crl_refs: Vec<Object> = cfg.crls.iter().map(|c| stream(&mut up, c.der())).collect();
-    let mut dss = Dict::default();
+    for c in certs.iter().filter(|c| !old_certs.contains(c)) {
+        cert_refs.push(stream(&mut up, c));
+    }
+    for c in cfg.crls.iter().filter(|c| !old_crls.iter().any(|o| o == c.der())) {
+        crl_refs.push(stream(&mut up, c.der()));
+    }
+    let mut dss = old_dss;
     dss.set(b"Type", Object::Name(b"DSS".to_vec()));
     dss.set(b"Certs", Object::Array(cert_refs));
     if !crl_refs.is_empty() {

@@ -596,7 +596,7 @@ mod tests {
             "(abc",
             "<4g>",
             ")",
-            "99999999999999999999 0 R",
+            "]",
             "",
         ] {
             assert!(Lexer::new(s.as_bytes(), 0).object().is_err(), "{s}");
