@@ -17,11 +17,21 @@ pub struct Modification {
     pub what: String,
 }
 
-/// Certificates and CRLs embedded in the newest `/DSS`.
+/// Certificates and CRLs embedded in the newest `/DSS`. Certificates stay
+/// DER until a path needs them (most seals carry their chain).
 #[derive(Debug, Default)]
 pub(crate) struct DssMaterial {
-    pub certs: Vec<Certificate>,
+    pub cert_ders: Vec<Vec<u8>>,
     pub crls: Vec<Crl>,
+}
+
+impl DssMaterial {
+    pub fn certs(&self) -> Vec<Certificate> {
+        self.cert_ders
+            .iter()
+            .filter_map(|d| Certificate::from_der(d).ok())
+            .collect()
+    }
 }
 
 pub(crate) fn dss_material(doc: &Document<'_>) -> DssMaterial {
@@ -49,10 +59,7 @@ pub(crate) fn dss_material(doc: &Document<'_>) -> DssMaterial {
             })
             .collect()
     };
-    out.certs = streams(b"Certs")
-        .iter()
-        .filter_map(|d| Certificate::from_der(d).ok())
-        .collect();
+    out.cert_ders = streams(b"Certs");
     out.crls = streams(b"CRLs")
         .iter()
         .filter_map(|d| Crl::from_der(d).ok())
@@ -489,7 +496,10 @@ fn reach(doc: &Document<'_>, obj: &Object, seen: &mut HashSet<u32>, depth: usize
             }
         }
         Object::Array(a) => a.iter().for_each(|o| reach(doc, o, seen, depth + 1, rev)),
-        Object::Dict(d) => d.0.iter().for_each(|(_, o)| reach(doc, o, seen, depth + 1, rev)),
+        Object::Dict(d) => {
+            d.0.iter()
+                .for_each(|(_, o)| reach(doc, o, seen, depth + 1, rev))
+        }
         Object::Stream(s) => s
             .dict
             .0

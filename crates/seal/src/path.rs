@@ -43,15 +43,16 @@ pub(crate) fn validate_path(
     at: UnixTime,
     purpose: Purpose,
 ) -> Result<PathOk, PathProblem> {
-    let pool: Vec<&Certificate> = cfg
-        .anchors
-        .iter()
-        .chain(carried.iter())
-        .chain(dss.certs.iter())
-        .collect();
+    let pool: Vec<&Certificate> = cfg.anchors.iter().chain(carried.iter()).collect();
     let mut path = vec![leaf.clone()];
-    if !build(&mut path, &pool, &cfg.anchors) {
-        return Err(PathProblem::NoChain);
+    if !build(&mut path, &pool, cfg) {
+        // Then with the validation data the file embeds.
+        let dss_certs = dss.certs();
+        let pool: Vec<&Certificate> = pool.into_iter().chain(dss_certs.iter()).collect();
+        path.truncate(1);
+        if !build(&mut path, &pool, cfg) {
+            return Err(PathProblem::NoChain);
+        }
     }
     let anchor_at = path.len() - 1;
 
@@ -135,7 +136,10 @@ pub(crate) fn validate_path(
         let (cert, issuer) = (&path[i], &path[i + 1]);
         let mut found = false;
         for crl in cfg.crls.iter().chain(dss.crls.iter()) {
-            if !crl.signed_by(issuer) {
+            if !cfg
+                .verified
+                .check(crl.der(), issuer.der(), || crl.signed_by(issuer))
+            {
                 continue;
             }
             found = true;
@@ -153,11 +157,11 @@ pub(crate) fn validate_path(
 }
 
 /// Extends `path` (leaf only at first) up to a trust anchor, depth first.
-fn build(path: &mut Vec<Certificate>, pool: &[&Certificate], anchors: &[Certificate]) -> bool {
+fn build(path: &mut Vec<Certificate>, pool: &[&Certificate], cfg: &ValidationConfig) -> bool {
     let Some(cur) = path.last().cloned() else {
         return false;
     };
-    if anchors.iter().any(|a| a == &cur) {
+    if cfg.anchors.iter().any(|a| a == &cur) {
         return true;
     }
     if path.len() > MAX_DEPTH {
@@ -168,11 +172,14 @@ fn build(path: &mut Vec<Certificate>, pool: &[&Certificate], anchors: &[Certific
         if !cand.issued(issuer_name) || path.iter().any(|p| p == *cand) {
             continue;
         }
-        if !cur.signed_by(cand) {
+        if !cfg
+            .verified
+            .check(cur.der(), cand.der(), || cur.signed_by(cand))
+        {
             continue;
         }
         path.push((*cand).clone());
-        if build(path, pool, anchors) {
+        if build(path, pool, cfg) {
             return true;
         }
         path.pop();

@@ -46,8 +46,8 @@ impl std::fmt::Debug for dyn TimeStamper + '_ {
 
 /// Room reserved in `/Contents` before the CMS is known, beyond the
 /// certificates themselves.
-const BASE_RESERVE: usize = 1536;
-const TIMESTAMP_RESERVE: usize = 6144;
+const BASE_RESERVE: usize = 1024;
+const TIMESTAMP_RESERVE: usize = 4096;
 
 /// Seals `pdf`, returning the new file; the original bytes are its prefix.
 pub fn seal(pdf: &[u8], cfg: &SealConfig<'_>) -> Result<Vec<u8>, Error> {
@@ -334,7 +334,11 @@ fn add_validation_data(signed: &[u8], cfg: &SealConfig<'_>) -> Result<Vec<u8>, E
     for c in certs.iter().filter(|c| !old_certs.contains(c)) {
         cert_refs.push(stream(&mut up, c));
     }
-    for c in cfg.crls.iter().filter(|c| !old_crls.iter().any(|o| o == c.der())) {
+    for c in cfg
+        .crls
+        .iter()
+        .filter(|c| !old_crls.iter().any(|o| o == c.der()))
+    {
         crl_refs.push(stream(&mut up, c.der()));
     }
     let mut dss = old_dss;

@@ -2,6 +2,7 @@
 //! indication, never a network call.
 
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use crate::cms;
 use crate::crypto::{Certificate, Crl, DigestAlg, UnixTime};
@@ -14,11 +15,16 @@ use crate::Error;
 
 /// What validation may rely on: trust anchors, CRLs held locally, and the
 /// time of validation.
+///
+/// One config validates any number of files; it remembers which
+/// certificate and CRL signatures it has already verified, so a batch from
+/// one issuer verifies each issuer signature once.
 #[derive(Clone, Debug)]
 pub struct ValidationConfig {
     pub anchors: Vec<Certificate>,
     pub crls: Vec<Crl>,
     pub time: UnixTime,
+    pub(crate) verified: Arc<VerifiedSignatures>,
 }
 
 impl ValidationConfig {
@@ -27,7 +33,51 @@ impl ValidationConfig {
             anchors,
             crls,
             time,
+            verified: Arc::default(),
         }
+    }
+}
+
+/// Issuer signatures over certificates and CRLs already found good, keyed
+/// by the SHA-256 of the signed object and of its issuer.
+#[derive(Debug, Default)]
+pub(crate) struct VerifiedSignatures(Mutex<HashSet<[u8; 32]>>);
+
+impl VerifiedSignatures {
+    /// Most entries kept; past this the set starts over.
+    const MAX: usize = 100_000;
+
+    pub(crate) fn check(
+        &self,
+        signed: &[u8],
+        issuer: &[u8],
+        verify: impl FnOnce() -> bool,
+    ) -> bool {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(&(signed.len() as u64).to_be_bytes());
+        ctx.update(signed);
+        ctx.update(issuer);
+        let mut key = [0u8; 32];
+        key.copy_from_slice(ctx.finish().as_ref());
+        // A poisoned lock only means another thread panicked mid-insert;
+        // the set is still a valid set.
+        if self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&key)
+        {
+            return true;
+        }
+        let ok = verify();
+        if ok {
+            let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            if set.len() >= Self::MAX {
+                set.clear();
+            }
+            set.insert(key);
+        }
+        ok
     }
 }
 
@@ -639,7 +689,11 @@ fn validate_one(
     };
     match outcome {
         Ok(ok) => {
-            r.chain = ok.chain.iter().map(Certificate::subject).collect();
+            r.chain = ok
+                .chain
+                .iter()
+                .map(|c| c.common_name().unwrap_or_else(|| c.subject()))
+                .collect();
             r.revocation_checked = ok.revocation_checked;
             if !ok.revocation_checked {
                 r.details.push("no revocation list was available for every certificate: revocation not checked".into());

@@ -1,6 +1,7 @@
 //! A PDF file as its chain of cross-reference sections (one per revision),
 //! with lazy resolution of objects as they stood at any revision.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Read;
 
@@ -38,6 +39,9 @@ pub struct Document<'a> {
     pub sections: Vec<Section>,
     /// Offsets just past each `%%EOF` marker (and its end-of-line).
     pub revision_ends: Vec<usize>,
+    /// Objects already parsed, by file offset: validation looks at the
+    /// same few objects from several angles.
+    parsed: RefCell<HashMap<usize, Object>>,
 }
 
 impl<'a> Document<'a> {
@@ -60,6 +64,7 @@ impl<'a> Document<'a> {
             buf,
             sections: Vec::new(),
             revision_ends: revision_ends(buf),
+            parsed: RefCell::default(),
         };
         let mut next = Some(start);
         let mut seen = Vec::new();
@@ -126,6 +131,9 @@ impl<'a> Document<'a> {
         match self.entry(r.num, from) {
             None | Some(Entry::Free) => Ok(None),
             Some(Entry::InUse { offset, .. }) => {
+                if let Some(o) = self.parsed.borrow().get(&offset) {
+                    return Ok(Some(o.clone()));
+                }
                 let length = |l: ObjRef| match self.object_at_depth(l, from, depth + 1) {
                     Ok(Some(Object::Int(n))) => Some(n),
                     _ => None,
@@ -137,6 +145,7 @@ impl<'a> Document<'a> {
                         what: "xref entry points at another object",
                     });
                 }
+                self.parsed.borrow_mut().insert(offset, obj.clone());
                 Ok(Some(obj))
             }
             Some(Entry::Compressed { stream, index }) => {
@@ -450,20 +459,18 @@ pub fn last_startxref(buf: &[u8]) -> ParseResult<usize> {
 
 /// Offsets just past every `%%EOF` marker and the end-of-line after it.
 pub fn revision_ends(buf: &[u8]) -> Vec<usize> {
-    let mut ends = Vec::new();
-    let mut from = 0;
-    while let Some(p) = find(&buf[from..], b"%%EOF") {
-        let mut end = from + p + 5;
-        if buf.get(end) == Some(&b'\r') {
-            end += 1;
-        }
-        if buf.get(end) == Some(&b'\n') {
-            end += 1;
-        }
-        ends.push(end);
-        from = end;
-    }
-    ends
+    memchr::memmem::find_iter(buf, b"%%EOF")
+        .map(|p| {
+            let mut end = p + 5;
+            if buf.get(end) == Some(&b'\r') {
+                end += 1;
+            }
+            if buf.get(end) == Some(&b'\n') {
+                end += 1;
+            }
+            end
+        })
+        .collect()
 }
 
 fn unpredict_png(data: &[u8], columns: usize) -> Option<Vec<u8>> {

@@ -407,30 +407,40 @@ impl<'a> Lexer<'a> {
     fn hex_string(&mut self) -> ParseResult<Vec<u8>> {
         let start = self.pos;
         self.pos += 1;
-        let mut out = Vec::new();
+        let Some(len) = memchr::memchr(b'>', &self.buf[self.pos..]) else {
+            return err(start, "unterminated hex string");
+        };
+        let body = &self.buf[self.pos..self.pos + len];
+        self.pos += len + 1;
+        let mut out = Vec::with_capacity(body.len() / 2 + 1);
         let mut high: Option<u8> = None;
-        loop {
-            let Some(b) = self.peek() else {
-                return err(start, "unterminated hex string");
-            };
-            self.pos += 1;
-            if b == b'>' {
-                if let Some(h) = high {
-                    out.push(h << 4);
+        let mut i = 0;
+        while i < body.len() {
+            // Fast path: two hex digits in a row.
+            if high.is_none() && i + 1 < body.len() {
+                if let (Some(h), Some(l)) = (hex_val(body[i]), hex_val(body[i + 1])) {
+                    out.push(h << 4 | l);
+                    i += 2;
+                    continue;
                 }
-                return Ok(out);
             }
+            let b = body[i];
+            i += 1;
             if is_white(b) {
                 continue;
             }
             let Some(v) = hex_val(b) else {
-                return err(self.pos - 1, "bad hex digit");
+                return err(start + 1 + i - 1, "bad hex digit");
             };
             match high.take() {
                 Some(h) => out.push(h << 4 | v),
                 None => high = Some(v),
             }
         }
+        if let Some(h) = high {
+            out.push(h << 4);
+        }
+        Ok(out)
     }
 }
 
@@ -543,27 +553,11 @@ pub fn indirect_object(
 }
 
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let (&first, rest) = needle.split_first()?;
-    let mut i = 0;
-    loop {
-        let p = hay.get(i..)?.iter().position(|&b| b == first)?;
-        i += p;
-        let end = i.checked_add(needle.len())?;
-        if end > hay.len() {
-            return None;
-        }
-        if &hay[i + 1..end] == rest {
-            return Some(i);
-        }
-        i += 1;
-    }
+    memchr::memmem::find(hay, needle)
 }
 
 pub fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
-        return None;
-    }
-    hay.windows(needle.len()).rposition(|w| w == needle)
+    memchr::memmem::rfind(hay, needle)
 }
 
 #[cfg(test)]
@@ -590,15 +584,7 @@ mod tests {
 
     #[test]
     fn rejects_garbage_without_panicking() {
-        for s in [
-            "<<",
-            "[[[",
-            "(abc",
-            "<4g>",
-            ")",
-            "]",
-            "",
-        ] {
+        for s in ["<<", "[[[", "(abc", "<4g>", ")", "]", ""] {
             assert!(Lexer::new(s.as_bytes(), 0).object().is_err(), "{s}");
         }
         let deep = "[".repeat(1000);
