@@ -24,8 +24,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use coffre_seal::{
-    seal, validate, Certificate, Crl, Indication, Level, LocalTsa, SealConfig, SigningKey,
-    UnixTime, ValidationConfig,
+    seal, validate, Certificate, Crl, Level, LocalTsa, SealConfig, SigningKey, Status, UnixTime,
+    ValidationConfig,
 };
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
@@ -163,12 +163,16 @@ fn seal_all(opts: &Options) -> Result<()> {
         other => return Err(format!("unknown level {other} (b-b, b-t or b-lt)").into()),
     };
     let tsa = match (&opts.tsa_key, &opts.tsa_cert) {
-        (Some(k), Some(c)) => Some(LocalTsa::new(
-            SigningKey::from_pem(&read_text(Some(k), "--tsa-key")?)
-                .map_err(|e| format!("reading the TSA key: {e}"))?,
-            Certificate::from_pem_chain(&read_text(Some(c), "--tsa-cert")?)
-                .map_err(|e| format!("reading the TSA certificate: {e}"))?,
-        )),
+        (Some(k), Some(c)) => Some(
+            LocalTsa::new(
+                SigningKey::from_pem(&read_text(Some(k), "--tsa-key")?)
+                    .map_err(|e| format!("reading the TSA key: {e}"))?,
+                Certificate::from_pem_chain(&read_text(Some(c), "--tsa-cert")?)
+                    .map_err(|e| format!("reading the TSA certificate: {e}"))?,
+                || now().unwrap_or(UnixTime(0)),
+            )
+            .map_err(|e| format!("setting up the TSA: {e}"))?,
+        ),
         (None, None) => None,
         _ => return Err("--tsa-key and --tsa-cert go together".into()),
     };
@@ -219,7 +223,7 @@ fn verify_all(opts: &Options) -> Result<()> {
         for (path, pdf) in &documents {
             let report = validate(pdf, &config)
                 .map_err(|e| format!("validating {}: {e}", path.display()))?;
-            if pass == 0 && report.status() != Indication::TotalPassed {
+            if pass == 0 && report.status() != Status::TotalPassed {
                 return Err(format!("{} is not TOTAL_PASSED: {report:?}", path.display()).into());
             }
         }

@@ -164,8 +164,13 @@ struct Context<'d, 'a> {
     root_same: bool,
     root: Option<ObjRef>,
     info: Option<ObjRef>,
-    /// Objects reachable from the newest /DSS.
+    /// Objects reachable from any later revision's /DSS.
     dss: HashSet<u32>,
+    /// Objects reachable from the signed revision's /DSS.
+    old_dss: HashSet<u32>,
+    old_info: Option<ObjRef>,
+    metadata: Option<u32>,
+    old_metadata: Option<u32>,
     /// Signature fields added after the signature, invisible ones only,
     /// with their values and appearances.
     new_sig_objects: HashSet<u32>,
@@ -187,6 +192,14 @@ impl<'d, 'a> Context<'d, 'a> {
             root: root_new,
             info: doc.trailer().reference(b"Info"),
             dss: HashSet::new(),
+            old_dss: HashSet::new(),
+            old_info: doc.sections[k].trailer.reference(b"Info"),
+            metadata: catalog(doc, 0)
+                .and_then(|c| c.reference(b"Metadata"))
+                .map(|r| r.num),
+            old_metadata: catalog(doc, k)
+                .and_then(|c| c.reference(b"Metadata"))
+                .map(|r| r.num),
             new_sig_objects: HashSet::new(),
             new_sig_fields: HashSet::new(),
             visible_new_fields: HashSet::new(),
@@ -200,6 +213,9 @@ impl<'d, 'a> Context<'d, 'a> {
             if let Some(d) = catalog(doc, rev).and_then(|c| c.get(b"DSS").cloned()) {
                 reach(doc, &d, &mut ctx.dss, 0, rev);
             }
+        }
+        if let Some(d) = catalog(doc, k).and_then(|c| c.get(b"DSS").cloned()) {
+            reach(doc, &d, &mut ctx.old_dss, 0, k);
         }
         let Some(cat) = catalog(doc, 0) else {
             return ctx;
@@ -271,16 +287,29 @@ impl<'d, 'a> Context<'d, 'a> {
                 _ => {}
             }
         }
-        if self.dss.contains(&num) {
+        // An object that showed something in the signed revision keeps
+        // its role: only new objects, or ones that already played the same
+        // harmless part, may change under these headings.
+        if self.dss.contains(&num) && (old.is_none() || self.old_dss.contains(&num)) {
             return Verdict::Allowed("validation data (/DSS) added");
         }
-        if self.new_sig_objects.contains(&num) {
+        if self.new_sig_objects.contains(&num) && old.is_none() {
             return Verdict::Allowed("signature or document time-stamp added");
         }
         if self.visible_new_fields.contains(&num) {
             return Verdict::Forbidden("visible signature field added".into());
         }
-        if Some(num) == self.info.map(|r| r.num) && matches!(new, Some(Object::Dict(_))) {
+        let is_metadata = |o: Option<&Object>| matches!(o, Some(Object::Stream(s)) if s.dict.name(b"Type") == Some(b"Metadata"));
+        if Some(num) == self.metadata
+            && is_metadata(new)
+            && (old.is_none() || (is_metadata(old) && Some(num) == self.old_metadata))
+        {
+            return Verdict::Allowed("document metadata (XMP) updated");
+        }
+        if Some(num) == self.info.map(|r| r.num)
+            && matches!(new, Some(Object::Dict(_)))
+            && (old.is_none() || Some(num) == self.old_info.map(|r| r.num))
+        {
             return Verdict::Allowed("document information updated");
         }
         let (Some(old), Some(new)) = (old, new) else {
@@ -295,7 +324,7 @@ impl<'d, 'a> Context<'d, 'a> {
                 .dict_change(
                     old,
                     new,
-                    &[b"DSS", b"AcroForm", b"Extensions"],
+                    &[b"DSS", b"AcroForm", b"Extensions", b"Version", b"Metadata"],
                     "catalog changed",
                 )
                 .and_then_form(|| self.catalog_form_ok(old, new));

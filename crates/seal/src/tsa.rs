@@ -2,7 +2,7 @@
 //! authority, and the request/response encoding an HTTP TSA speaks.
 
 use cmpv2::status::{PkiStatus, PkiStatusInfo};
-use der::asn1::{GeneralizedTime, Int, OctetString};
+use der::asn1::{Int, OctetString};
 use der::{Any, Decode, Encode};
 use spki::AlgorithmIdentifierOwned;
 use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
@@ -224,15 +224,73 @@ pub(crate) fn check_token(
     let content = parsed
         .econtent()
         .ok_or("time-stamp token without content")?;
-    let info = TstInfo::from_der(&content).map_err(|_| "malformed TSTInfo")?;
+    let info = parse_tst_info(&content).ok_or("malformed TSTInfo")?;
     let imprint_alg = DigestAlg::from_oid(&info.message_imprint.hash_algorithm.oid)
         .ok_or("unsupported time-stamp imprint algorithm")?;
     let imprint_ok = digest(imprint_alg) == info.message_imprint.hashed_message.as_bytes();
     let checked = parsed.check(&|alg| alg.digest(&[&content]));
     Ok(Stamp {
-        gen_time: UnixTime::from_generalized(info.gen_time),
+        gen_time: info.gen_time,
         imprint_ok,
         checked,
         certs: parsed.certs,
     })
+}
+
+/// The parts of a TSTInfo validation needs.
+struct TstParts {
+    message_imprint: MessageImprint,
+    gen_time: UnixTime,
+}
+
+/// Reads a TSTInfo up to its genTime. RFC 3161 allows fractional seconds
+/// there, which strict DER GeneralizedTime does not, so genTime is read
+/// by hand; the fields after it are skipped.
+fn parse_tst_info(der: &[u8]) -> Option<TstParts> {
+    use der::Reader;
+    let mut reader = der::SliceReader::new(der).ok()?;
+    reader
+        .sequence(|seq| {
+            let _version: Int = seq.decode()?;
+            let _policy: const_oid::ObjectIdentifier = seq.decode()?;
+            let message_imprint: MessageImprint = seq.decode()?;
+            let _serial: Int = seq.decode()?;
+            let gen_time: Any = seq.decode()?;
+            let rest = seq.remaining_len();
+            seq.read_slice(rest)?;
+            Ok((message_imprint, gen_time))
+        })
+        .ok()
+        .and_then(|(message_imprint, gen_time)| {
+            if der::Tagged::tag(&gen_time) != der::Tag::GeneralizedTime {
+                return None;
+            }
+            Some(TstParts {
+                message_imprint,
+                gen_time: generalized_time(gen_time.value())?,
+            })
+        })
+}
+
+/// `YYYYMMDDHHMMSS[.f…]Z`, fractions dropped.
+fn generalized_time(v: &[u8]) -> Option<UnixTime> {
+    let digits = v.get(..14)?;
+    let rest = &v[14..];
+    let rest = match rest.first() {
+        Some(b'.') | Some(b',') => {
+            let n = rest[1..].iter().take_while(|b| b.is_ascii_digit()).count();
+            if n == 0 {
+                return None;
+            }
+            &rest[1 + n..]
+        }
+        _ => rest,
+    };
+    if rest != b"Z" {
+        return None;
+    }
+    let mut date = b"D:".to_vec();
+    date.extend_from_slice(digits);
+    date.push(b'Z');
+    UnixTime::from_pdf_date(&date)
 }

@@ -73,6 +73,11 @@ fn rows() -> Vec<Row> {
             expect: Verdict(TotalFailed, Some(HashFailure)),
         },
         Row {
+            name: "content stream disguised as validation data",
+            make: |f| (disguise_as_dss(&f.bt), trusting(f)),
+            expect: Verdict(TotalFailed, Some(HashFailure)),
+        },
+        Row {
             name: "new cross-reference that does not chain to the sealed revision",
             make: |f| (rewrite_without_prev(&f.bb), trusting(f)),
             expect: Verdict(TotalFailed, Some(HashFailure)),
@@ -318,6 +323,24 @@ fn append_page(pdf: &[u8]) -> Vec<u8> {
 
 fn replace_content(pdf: &[u8]) -> Vec<u8> {
     update(pdf, |_, up| {
+        let data = b"BT /F1 24 Tf 72 760 Td (Page 1 - Note: 20/20) Tj ET";
+        up.begin(obj(5));
+        write!(up.out, "<</Length {}>>\nstream\n", data.len()).unwrap();
+        up.out.extend_from_slice(data);
+        up.out.extend_from_slice(b"\nendstream");
+        up.end();
+    })
+}
+
+/// Lists the page's content stream under /DSS, then changes it: an object
+/// that showed something cannot become "validation data".
+fn disguise_as_dss(pdf: &[u8]) -> Vec<u8> {
+    update(pdf, |doc, up| {
+        let mut cat = dict_of(doc, obj(1));
+        let mut dss = coffre_seal::pdf::Dict::default();
+        dss.set(b"Certs", Object::Array(vec![Object::Ref(obj(5))]));
+        cat.set(b"DSS", Object::Dict(dss));
+        up.object(obj(1), &Object::Dict(cat));
         let data = b"BT /F1 24 Tf 72 760 Td (Page 1 - Note: 20/20) Tj ET";
         up.begin(obj(5));
         write!(up.out, "<</Length {}>>\nstream\n", data.len()).unwrap();
