@@ -68,6 +68,9 @@ fn sha256_alg() -> AlgorithmIdentifierOwned {
     }
 }
 
+/// Called with the signature value; returns the unsigned attributes.
+pub(crate) type UnsignedAttributes<'a> = dyn FnMut(&[u8]) -> Result<Vec<Attribute>, Error> + 'a;
+
 /// What to sign.
 pub(crate) struct SignRequest<'a> {
     pub key: &'a SigningKey,
@@ -85,7 +88,7 @@ pub(crate) struct SignRequest<'a> {
 /// time-stamp).
 pub(crate) fn sign(
     req: &SignRequest<'_>,
-    unsigned: &mut dyn FnMut(&[u8]) -> Result<Vec<Attribute>, Error>,
+    unsigned: &mut UnsignedAttributes<'_>,
 ) -> Result<Vec<u8>, Error> {
     let signer = req
         .chain

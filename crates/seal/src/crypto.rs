@@ -23,10 +23,6 @@ impl UnixTime {
         UnixTime(i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX))
     }
 
-    pub(crate) fn from_generalized(t: der::asn1::GeneralizedTime) -> UnixTime {
-        UnixTime(i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX))
-    }
-
     pub(crate) fn to_generalized(self) -> Result<der::asn1::GeneralizedTime, Error> {
         let secs = u64::try_from(self.0).map_err(|_| Error::BadTime(self.0))?;
         der::asn1::GeneralizedTime::from_unix_duration(Duration::from_secs(secs))
@@ -129,15 +125,6 @@ impl DigestAlg {
             oid::SHA512 => DigestAlg::Sha512,
             _ => return None,
         })
-    }
-
-    pub fn oid(self) -> ObjectIdentifier {
-        match self {
-            DigestAlg::Sha1 => oid::SHA1,
-            DigestAlg::Sha256 => oid::SHA256,
-            DigestAlg::Sha384 => oid::SHA384,
-            DigestAlg::Sha512 => oid::SHA512,
-        }
     }
 
     fn ring(self) -> &'static ring::digest::Algorithm {

@@ -517,11 +517,9 @@ fn reach(doc: &Document<'_>, obj: &Object, seen: &mut HashSet<u32>, depth: usize
         return;
     }
     match obj {
-        Object::Ref(r) => {
-            if seen.insert(r.num) {
-                if let Ok(Some(o)) = doc.object_at(*r, rev) {
-                    reach(doc, &o, seen, depth + 1, rev);
-                }
+        Object::Ref(r) if seen.insert(r.num) => {
+            if let Ok(Some(o)) = doc.object_at(*r, rev) {
+                reach(doc, &o, seen, depth + 1, rev);
             }
         }
         Object::Array(a) => a.iter().for_each(|o| reach(doc, o, seen, depth + 1, rev)),

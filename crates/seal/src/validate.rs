@@ -247,7 +247,6 @@ impl Report {
 #[derive(Debug)]
 pub(crate) struct SigField {
     pub name: String,
-    pub field: Option<ObjRef>,
     pub value: ObjRef,
     pub dict: Dict,
 }
@@ -281,15 +280,11 @@ pub(crate) fn signature_fields(doc: &Document<'_>) -> Result<Vec<SigField>, Erro
         if seen.len() > 10_000 {
             break;
         }
-        let field_ref = match &f {
-            Object::Ref(r) => {
-                if !seen.insert(*r) {
-                    continue;
-                }
-                Some(*r)
+        if let Object::Ref(r) = &f {
+            if !seen.insert(*r) {
+                continue;
             }
-            _ => None,
-        };
+        }
         let Ok(Some(d)) = doc.dict(&f, 0) else {
             continue;
         };
@@ -322,7 +317,6 @@ pub(crate) fn signature_fields(doc: &Document<'_>) -> Result<Vec<SigField>, Erro
         if let Ok(Some(Object::Dict(sd))) = doc.object_at(*v, 0) {
             out.push(SigField {
                 name,
-                field: field_ref,
                 value: *v,
                 dict: sd,
             });
@@ -469,10 +463,9 @@ fn validate_one(
     let range_digest = |alg: DigestAlg| alg.digest(&[&buf[..b], &buf[c..end]]);
 
     // The cryptographic part.
-    let mut anchors_needed_certs = Vec::new();
-    let mut signer_cert = None;
+    let anchors_needed_certs;
+    let signer_cert;
     let mut best_time = None;
-    let mut ts_ok_until_now = true;
     if kind == SignatureKind::DocumentTimestamp {
         match tsa::check_token(contents, &range_digest) {
             Err(why) => {
@@ -604,7 +597,6 @@ fn validate_one(
                     } else if !chain_ok {
                         r.details
                             .push("the signature time-stamp's authority is not trusted".into());
-                        ts_ok_until_now = false;
                     }
                     let valid = intact && chain_ok;
                     if valid {
@@ -624,7 +616,6 @@ fn validate_one(
         anchors_needed_certs = parsed.certs;
         signer_cert = checked.signer;
     }
-    let _ = ts_ok_until_now;
     if let Some(cert) = &signer_cert {
         r.signer = Some(Signer::of(cert));
     }
@@ -757,19 +748,12 @@ fn hex_equals(hex: &[u8], value: &[u8]) -> bool {
     if hex.len() % 2 != 0 || hex.len() / 2 < value.len() {
         return false;
     }
-    let mut i = 0;
-    for pair in hex.chunks_exact(2) {
-        let (Some(h), Some(l)) = (hex_digit(pair[0]), hex_digit(pair[1])) else {
-            return false;
-        };
-        let byte = h << 4 | l;
-        let expected = value.get(i).copied().unwrap_or(0);
-        if byte != expected {
-            return false;
+    hex.chunks_exact(2).enumerate().all(|(i, pair)| {
+        match (hex_digit(pair[0]), hex_digit(pair[1])) {
+            (Some(h), Some(l)) => h << 4 | l == value.get(i).copied().unwrap_or(0),
+            _ => false,
         }
-        i += 1;
-    }
-    true
+    })
 }
 
 fn hex_digit(b: u8) -> Option<u8> {

@@ -275,11 +275,9 @@ impl<'a> Document<'a> {
 
     fn read_section(&self, offset: usize) -> ParseResult<Section> {
         let mut lx = Lexer::new(self.buf, offset);
-        let at = lx.pos;
         if lx.token() == b"xref" {
             return self.read_table(lx.pos, offset);
         }
-        lx.pos = at;
         let (_, obj) = indirect_object(self.buf, offset, &|_| None)?;
         let Object::Stream(s) = obj else {
             return Err(ParseError {

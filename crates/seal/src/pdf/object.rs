@@ -163,8 +163,13 @@ pub struct Lexer<'a> {
 }
 
 impl<'a> Lexer<'a> {
+    /// A position past the end reads as the end (offsets come from
+    /// untrusted cross-reference tables).
     pub fn new(buf: &'a [u8], pos: usize) -> Self {
-        Lexer { buf, pos }
+        Lexer {
+            buf,
+            pos: pos.min(buf.len()),
+        }
     }
 
     fn peek(&self) -> Option<u8> {

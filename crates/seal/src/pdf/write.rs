@@ -116,7 +116,7 @@ impl Update {
     /// Starts writing object `r`; the caller writes its body to `out`.
     pub fn begin(&mut self, r: ObjRef) {
         self.offsets.push((r.num, r.gen, self.out.len()));
-        let _ = write!(self.out, "{} {} obj\n", r.num, r.gen);
+        let _ = writeln!(self.out, "{} {} obj", r.num, r.gen);
     }
 
     pub fn end(&mut self) {
@@ -172,7 +172,7 @@ impl Update {
             );
             trailer.set(b"Index", Object::Array(index));
             trailer.set(b"Length", Object::Int(rows.len() as i64));
-            let _ = write!(self.out, "{} 0 obj\n", me.num);
+            let _ = writeln!(self.out, "{} 0 obj", me.num);
             serialize_dict(&trailer, &mut self.out);
             self.out.extend_from_slice(b"\nstream\n");
             self.out.extend_from_slice(&rows);
@@ -187,7 +187,7 @@ impl Update {
                 while j + 1 < self.offsets.len() && self.offsets[j + 1].0 == self.offsets[j].0 + 1 {
                     j += 1;
                 }
-                let _ = write!(self.out, "{} {}\n", self.offsets[i].0, j - i + 1);
+                let _ = writeln!(self.out, "{} {}", self.offsets[i].0, j - i + 1);
                 for &(_, gen, off) in &self.offsets[i..=j] {
                     let _ = write!(self.out, "{off:010} {gen:05} n\r\n");
                 }

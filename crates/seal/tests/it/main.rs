@@ -1,6 +1,10 @@
 //! Integration tests of coffre-seal: sealing round trips and the tamper
 //! table. One test binary (modules below).
 
+// Test helpers outside #[test] functions unwrap too: a failure there is a
+// test failure, reported with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "../support/sample.rs"]
 mod sample;
 
@@ -23,7 +27,13 @@ pub fn tsa(pki: &DemoPki, at: UnixTime) -> LocalTsa {
     LocalTsa::new(key, pki.tsa_chain(), move || at).unwrap()
 }
 
-pub fn seal_with(pdf: &[u8], pki: &DemoPki, level: Level, crls: Vec<Crl>, certify: bool) -> Vec<u8> {
+pub fn seal_with(
+    pdf: &[u8],
+    pki: &DemoPki,
+    level: Level,
+    crls: Vec<Crl>,
+    certify: bool,
+) -> Vec<u8> {
     let tsa = tsa(pki, NOW);
     coffre_seal::seal(
         pdf,
@@ -39,4 +49,19 @@ pub fn seal_with(pdf: &[u8], pki: &DemoPki, level: Level, crls: Vec<Crl>, certif
         },
     )
     .expect("sealing")
+}
+
+/// Inputs that once crashed the validator (found by `cargo xtask fuzz`):
+/// each must now give a report or a not-a-PDF error.
+#[test]
+fn fuzz_regressions_do_not_panic() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions");
+    let cfg = coffre_seal::ValidationConfig::new(vec![pki().root], Vec::new(), NOW);
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let _ = coffre_seal::validate(&bytes, &cfg);
+        n += 1;
+    }
+    assert!(n > 0, "the regression corpus is empty");
 }

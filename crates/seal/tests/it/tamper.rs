@@ -48,9 +48,21 @@ fn rows() -> Vec<Row> {
     use Status::*;
     use SubIndication::*;
     vec![
-        Row { name: "intact B-B", make: |f| (f.bb.clone(), trusting(f)), expect: Verdict(TotalPassed, None) },
-        Row { name: "intact B-T", make: |f| (f.bt.clone(), trusting(f)), expect: Verdict(TotalPassed, None) },
-        Row { name: "intact B-LT", make: |f| (f.blt.clone(), trusting(f)), expect: Verdict(TotalPassed, None) },
+        Row {
+            name: "intact B-B",
+            make: |f| (f.bb.clone(), trusting(f)),
+            expect: Verdict(TotalPassed, None),
+        },
+        Row {
+            name: "intact B-T",
+            make: |f| (f.bt.clone(), trusting(f)),
+            expect: Verdict(TotalPassed, None),
+        },
+        Row {
+            name: "intact B-LT",
+            make: |f| (f.blt.clone(), trusting(f)),
+            expect: Verdict(TotalPassed, None),
+        },
         Row {
             name: "byte flipped inside the signed range",
             make: |f| {
@@ -61,7 +73,11 @@ fn rows() -> Vec<Row> {
             },
             expect: Verdict(TotalFailed, Some(HashFailure)),
         },
-        Row { name: "page appended after sealing", make: |f| (append_page(&f.blt), trusting(f)), expect: Verdict(TotalFailed, Some(HashFailure)) },
+        Row {
+            name: "page appended after sealing",
+            make: |f| (append_page(&f.blt), trusting(f)),
+            expect: Verdict(TotalFailed, Some(HashFailure)),
+        },
         Row {
             name: "content stream replaced after sealing",
             make: |f| (replace_content(&f.blt), trusting(f)),
@@ -96,7 +112,10 @@ fn rows() -> Vec<Row> {
             name: "untrusted root",
             make: |f| {
                 let other = DemoPki::generate("Autre", NOW).unwrap();
-                (f.bt.clone(), ValidationConfig::new(vec![other.root], Vec::new(), later()))
+                (
+                    f.bt.clone(),
+                    ValidationConfig::new(vec![other.root], Vec::new(), later()),
+                )
             },
             expect: Verdict(Indeterminate, Some(NoCertificateChainFound)),
         },
@@ -121,24 +140,63 @@ fn rows() -> Vec<Row> {
         Row {
             name: "seal certificate revoked before sealing, CRL in /DSS",
             make: |f| {
-                let crl = pki::crl(&f.pki.intermediate, &f.pki.intermediate_key, &[(&f.pki.seal, UnixTime(NOW.0 - HOUR))], UnixTime(NOW.0 - 60), UnixTime(NOW.0 + 30 * DAY), 2).unwrap();
-                (seal_with(&f.original, &f.pki, Level::BLt, vec![crl, f.pki.root_crl.clone()], false), trusting(f))
+                let crl = pki::crl(
+                    &f.pki.intermediate,
+                    &f.pki.intermediate_key,
+                    &[(&f.pki.seal, UnixTime(NOW.0 - HOUR))],
+                    UnixTime(NOW.0 - 60),
+                    UnixTime(NOW.0 + 30 * DAY),
+                    2,
+                )
+                .unwrap();
+                (
+                    seal_with(
+                        &f.original,
+                        &f.pki,
+                        Level::BLt,
+                        vec![crl, f.pki.root_crl.clone()],
+                        false,
+                    ),
+                    trusting(f),
+                )
             },
             expect: Verdict(TotalFailed, Some(Revoked)),
         },
         Row {
             name: "seal certificate revoked, no time-stamp",
             make: |f| {
-                let crl = pki::crl(&f.pki.intermediate, &f.pki.intermediate_key, &[(&f.pki.seal, UnixTime(NOW.0 + 60))], UnixTime(NOW.0 + 120), UnixTime(NOW.0 + 30 * DAY), 2).unwrap();
-                (f.bb.clone(), ValidationConfig::new(vec![f.pki.root.clone()], vec![crl], later()))
+                let crl = pki::crl(
+                    &f.pki.intermediate,
+                    &f.pki.intermediate_key,
+                    &[(&f.pki.seal, UnixTime(NOW.0 + 60))],
+                    UnixTime(NOW.0 + 120),
+                    UnixTime(NOW.0 + 30 * DAY),
+                    2,
+                )
+                .unwrap();
+                (
+                    f.bb.clone(),
+                    ValidationConfig::new(vec![f.pki.root.clone()], vec![crl], later()),
+                )
             },
             expect: Verdict(Indeterminate, Some(RevokedNoPoe)),
         },
         Row {
             name: "seal certificate revoked after the time-stamp",
             make: |f| {
-                let crl = pki::crl(&f.pki.intermediate, &f.pki.intermediate_key, &[(&f.pki.seal, UnixTime(NOW.0 + 60))], UnixTime(NOW.0 + 120), UnixTime(NOW.0 + 30 * DAY), 2).unwrap();
-                (f.bt.clone(), ValidationConfig::new(vec![f.pki.root.clone()], vec![crl], later()))
+                let crl = pki::crl(
+                    &f.pki.intermediate,
+                    &f.pki.intermediate_key,
+                    &[(&f.pki.seal, UnixTime(NOW.0 + 60))],
+                    UnixTime(NOW.0 + 120),
+                    UnixTime(NOW.0 + 30 * DAY),
+                    2,
+                )
+                .unwrap();
+                (
+                    f.bt.clone(),
+                    ValidationConfig::new(vec![f.pki.root.clone()], vec![crl], later()),
+                )
             },
             expect: Verdict(TotalPassed, None),
         },
@@ -154,13 +212,30 @@ fn rows() -> Vec<Row> {
         Row {
             name: "seal certificate that may not sign (a CA certificate)",
             make: |f| {
-                let spec = CertSpec { role: Role::Intermediate, common_name: "Not a seal".into(), organization: "Université Démo".into(), not_before: UnixTime(NOW.0 - DAY), not_after: UnixTime(NOW.0 + 365 * DAY) };
+                let spec = CertSpec {
+                    role: Role::Intermediate,
+                    common_name: "Not a seal".into(),
+                    organization: "Université Démo".into(),
+                    not_before: UnixTime(NOW.0 - DAY),
+                    not_after: UnixTime(NOW.0 + 365 * DAY),
+                };
                 let key = coffre_seal::SigningKey::generate().unwrap();
-                let cert = pki::issue(&f.pki.intermediate, &f.pki.intermediate_key, &key, &spec).unwrap();
-                let sealed = coffre_seal::seal(&f.original, &coffre_seal::SealConfig {
-                    key: &key, chain: vec![cert, f.pki.intermediate.clone()], level: Level::BB, time: NOW,
-                    timestamper: None, crls: Vec::new(), certify: false, reason: None,
-                }).unwrap();
+                let cert =
+                    pki::issue(&f.pki.intermediate, &f.pki.intermediate_key, &key, &spec).unwrap();
+                let sealed = coffre_seal::seal(
+                    &f.original,
+                    &coffre_seal::SealConfig {
+                        key: &key,
+                        chain: vec![cert, f.pki.intermediate.clone()],
+                        level: Level::BB,
+                        time: NOW,
+                        timestamper: None,
+                        crls: Vec::new(),
+                        certify: false,
+                        reason: None,
+                    },
+                )
+                .unwrap();
                 (sealed, trusting(f))
             },
             // An intermediate with pathLen 0 cannot issue a CA below it.
@@ -168,24 +243,51 @@ fn rows() -> Vec<Row> {
         },
         Row {
             name: "second seal over a sealed document",
-            make: |f| (seal_with(&f.blt, &f.pki, Level::BLt, vec![f.pki.crl.clone(), f.pki.root_crl.clone()], false), trusting(f)),
+            make: |f| {
+                (
+                    seal_with(
+                        &f.blt,
+                        &f.pki,
+                        Level::BLt,
+                        vec![f.pki.crl.clone(), f.pki.root_crl.clone()],
+                        false,
+                    ),
+                    trusting(f),
+                )
+            },
             expect: Verdict(TotalPassed, None),
         },
         Row {
             name: "certified document, then an annotation",
-            make: |f| (add_overlay(&seal_with(&f.original, &f.pki, Level::BT, Vec::new(), true)), trusting(f)),
+            make: |f| {
+                (
+                    add_overlay(&seal_with(&f.original, &f.pki, Level::BT, Vec::new(), true)),
+                    trusting(f),
+                )
+            },
             expect: Verdict(TotalFailed, Some(HashFailure)),
         },
         Row {
             name: "certified document, then a second seal",
             make: |f| {
                 let certified = seal_with(&f.original, &f.pki, Level::BT, Vec::new(), true);
-                (seal_with(&certified, &f.pki, Level::BT, Vec::new(), false), trusting(f))
+                (
+                    seal_with(&certified, &f.pki, Level::BT, Vec::new(), false),
+                    trusting(f),
+                )
             },
             expect: Verdict(TotalPassed, None),
         },
-        Row { name: "unsigned", make: |f| (f.original.clone(), trusting(f)), expect: Verdict(NoSignature, None) },
-        Row { name: "not a PDF", make: |f| (b"PK\x03\x04 a zip file".to_vec(), trusting(f)), expect: NotPdf },
+        Row {
+            name: "unsigned",
+            make: |f| (f.original.clone(), trusting(f)),
+            expect: Verdict(NoSignature, None),
+        },
+        Row {
+            name: "not a PDF",
+            make: |f| (b"PK\x03\x04 a zip file".to_vec(), trusting(f)),
+            expect: NotPdf,
+        },
         Row {
             name: "truncated in the middle",
             make: |f| (f.bt[..f.bt.len() / 2].to_vec(), trusting(f)),
@@ -206,7 +308,13 @@ fn tamper_table() {
     let fixture = Fixture {
         bb: seal_with(&original, &pki, Level::BB, Vec::new(), false),
         bt: seal_with(&original, &pki, Level::BT, Vec::new(), false),
-        blt: seal_with(&original, &pki, Level::BLt, vec![pki.crl.clone(), pki.root_crl.clone()], false),
+        blt: seal_with(
+            &original,
+            &pki,
+            Level::BLt,
+            vec![pki.crl.clone(), pki.root_crl.clone()],
+            false,
+        ),
         original,
         pki,
     };
@@ -222,32 +330,60 @@ fn tamper_table() {
             _ => false,
         };
         if !ok {
-            failures.push(format!("{}: expected {:?}, got {}", row.name, row.expect, describe(&got)));
+            failures.push(format!(
+                "{}: expected {:?}, got {}",
+                row.name,
+                row.expect,
+                describe(&got)
+            ));
         }
     }
-    assert!(failures.is_empty(), "tamper table:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "tamper table:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn b_lt_reports_validation_data_as_an_allowed_change() {
     let pki = crate::pki();
     let original = sample::small_pdf(1);
-    let blt = seal_with(&original, &pki, Level::BLt, vec![pki.crl.clone(), pki.root_crl.clone()], false);
-    let report = validate(&blt, &ValidationConfig::new(vec![pki.root.clone()], Vec::new(), later())).unwrap();
+    let blt = seal_with(
+        &original,
+        &pki,
+        Level::BLt,
+        vec![pki.crl.clone(), pki.root_crl.clone()],
+        false,
+    );
+    let report = validate(
+        &blt,
+        &ValidationConfig::new(vec![pki.root.clone()], Vec::new(), later()),
+    )
+    .unwrap();
     let sig = &report.signatures[0];
     assert_eq!(sig.indication, Indication::TotalPassed);
     assert!(!sig.covers_whole_document);
     assert!(!sig.modified_after_sealing);
     assert!(sig.revocation_checked, "CRLs from /DSS are used");
-    assert!(sig.timestamp.as_ref().is_some_and(|t| t.valid && t.time == NOW));
+    assert!(sig
+        .timestamp
+        .as_ref()
+        .is_some_and(|t| t.valid && t.time == NOW));
     assert!(sig.changes.iter().all(|c| c.allowed) && !sig.changes.is_empty());
-    assert_eq!(sig.signer.as_ref().and_then(|s| s.organization.as_deref()), Some("Université Démo"));
+    assert_eq!(
+        sig.signer.as_ref().and_then(|s| s.organization.as_deref()),
+        Some("Université Démo")
+    );
     assert_eq!(sig.chain.len(), 3);
     assert!(blt.starts_with(&original), "sealing only appends");
 }
 
 fn first_sub(r: &Report) -> Option<SubIndication> {
-    r.signatures.iter().find(|s| s.indication != Indication::TotalPassed).and_then(|s| s.sub_indication)
+    r.signatures
+        .iter()
+        .find(|s| s.indication != Indication::TotalPassed)
+        .and_then(|s| s.sub_indication)
 }
 
 /// A report never contradicts itself.
@@ -264,17 +400,18 @@ fn describe(got: &Result<Report, coffre_seal::Error>) -> String {
         Ok(r) => format!(
             "{:?} {:?}",
             r.status(),
-            r.signatures.iter().map(|s| (s.indication, s.sub_indication, s.details.clone())).collect::<Vec<_>>()
+            r.signatures
+                .iter()
+                .map(|s| (s.indication, s.sub_indication, s.details.clone()))
+                .collect::<Vec<_>>()
         ),
     }
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> usize {
-    hay.windows(needle.len()).position(|w| w == needle).expect("needle in file")
-}
-
-fn rfind(hay: &[u8], needle: &[u8]) -> usize {
-    hay.windows(needle.len()).rposition(|w| w == needle).expect("needle in file")
+    hay.windows(needle.len())
+        .position(|w| w == needle)
+        .expect("needle in file")
 }
 
 /// An incremental update that writes the given objects.
@@ -306,7 +443,10 @@ fn dict_of(doc: &Document<'_>, r: ObjRef) -> coffre_seal::pdf::Dict {
 /// small_pdf: 1 catalog, 2 pages, 3 font, 4 page 1, 5 its content.
 fn append_page(pdf: &[u8]) -> Vec<u8> {
     update(pdf, |doc, up| {
-        let content = stream(up, b"BT /F1 24 Tf 72 760 Td (Diplome obtenu avec mention) Tj ET");
+        let content = stream(
+            up,
+            b"BT /F1 24 Tf 72 760 Td (Diplome obtenu avec mention) Tj ET",
+        );
         let page = up.allocate();
         let mut p = dict_of(doc, obj(4));
         p.set(b"Contents", Object::Ref(content));
@@ -354,24 +494,45 @@ fn add_overlay(pdf: &[u8]) -> Vec<u8> {
     update(pdf, |doc, up| {
         let ap = up.allocate();
         up.begin(ap);
-        let data = b"1 1 1 rg 0 0 200 40 re f 0 g BT /Helv 18 Tf 5 12 Td (Mention: Tres bien) Tj ET";
-        write!(up.out, "<</Type/XObject/Subtype/Form/BBox[0 0 200 40]/Length {}>>\nstream\n", data.len()).unwrap();
+        let data =
+            b"1 1 1 rg 0 0 200 40 re f 0 g BT /Helv 18 Tf 5 12 Td (Mention: Tres bien) Tj ET";
+        write!(
+            up.out,
+            "<</Type/XObject/Subtype/Form/BBox[0 0 200 40]/Length {}>>\nstream\n",
+            data.len()
+        )
+        .unwrap();
         up.out.extend_from_slice(data);
         up.out.extend_from_slice(b"\nendstream");
         up.end();
         let annot = up.allocate();
-        up.object(annot, &coffre_seal::pdf::Object::Dict({
-            let mut d = coffre_seal::pdf::Dict::default();
-            d.set(b"Type", Object::Name(b"Annot".to_vec()));
-            d.set(b"Subtype", Object::Name(b"FreeText".to_vec()));
-            d.set(b"Rect", Object::Array(vec![Object::Int(72), Object::Int(700), Object::Int(272), Object::Int(740)]));
-            let mut apd = coffre_seal::pdf::Dict::default();
-            apd.set(b"N", Object::Ref(ap));
-            d.set(b"AP", Object::Dict(apd));
-            d
-        }));
+        up.object(
+            annot,
+            &coffre_seal::pdf::Object::Dict({
+                let mut d = coffre_seal::pdf::Dict::default();
+                d.set(b"Type", Object::Name(b"Annot".to_vec()));
+                d.set(b"Subtype", Object::Name(b"FreeText".to_vec()));
+                d.set(
+                    b"Rect",
+                    Object::Array(vec![
+                        Object::Int(72),
+                        Object::Int(700),
+                        Object::Int(272),
+                        Object::Int(740),
+                    ]),
+                );
+                let mut apd = coffre_seal::pdf::Dict::default();
+                apd.set(b"N", Object::Ref(ap));
+                d.set(b"AP", Object::Dict(apd));
+                d
+            }),
+        );
         let mut page = dict_of(doc, obj(4));
-        let mut annots = page.get(b"Annots").and_then(|a| a.as_array()).map(<[Object]>::to_vec).unwrap_or_default();
+        let mut annots = page
+            .get(b"Annots")
+            .and_then(|a| a.as_array())
+            .map(<[Object]>::to_vec)
+            .unwrap_or_default();
         annots.push(Object::Ref(annot));
         page.set(b"Annots", Object::Array(annots));
         up.object(obj(4), &Object::Dict(page));
@@ -399,15 +560,29 @@ fn rewrite_without_prev(pdf: &[u8]) -> Vec<u8> {
         };
         write!(out, "{off:010} 00000 n\r\n").unwrap();
     }
-    write!(out, "trailer\n<</Size {size}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n").unwrap();
+    write!(
+        out,
+        "trailer\n<</Size {size}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n"
+    )
+    .unwrap();
     out
 }
 
 fn widen_gap(pdf: &[u8]) -> Vec<u8> {
     let at = find(pdf, b"/ByteRange[");
     let end = at + pdf[at..].iter().position(|b| *b == b']').unwrap();
-    let nums: Vec<usize> = std::str::from_utf8(&pdf[at + 11..end]).unwrap().split_whitespace().map(|n| n.parse().unwrap()).collect();
-    let text = format!("/ByteRange[{} {} {} {}]", nums[0], nums[1] - 20, nums[2], nums[3]);
+    let nums: Vec<usize> = std::str::from_utf8(&pdf[at + 11..end])
+        .unwrap()
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let text = format!(
+        "/ByteRange[{} {} {} {}]",
+        nums[0],
+        nums[1] - 20,
+        nums[2],
+        nums[3]
+    );
     let mut out = pdf.to_vec();
     let width = end + 1 - at;
     let padded = format!("{text:width$}");
@@ -419,7 +594,13 @@ fn corrupt_signature(pdf: &[u8]) -> Vec<u8> {
     // The CMS ends with the signature value when there is no unsigned
     // attribute (B-B): flip its last byte.
     let at = find(pdf, b"/Contents<") + 10;
-    let hex = |i: usize| u8::from_str_radix(std::str::from_utf8(&pdf[at + 2 * i..at + 2 * i + 2]).unwrap(), 16).unwrap();
+    let hex = |i: usize| {
+        u8::from_str_radix(
+            std::str::from_utf8(&pdf[at + 2 * i..at + 2 * i + 2]).unwrap(),
+            16,
+        )
+        .unwrap()
+    };
     assert_eq!(hex(0), 0x30);
     let len = match hex(1) {
         0x82 => 4 + ((hex(2) as usize) << 8 | hex(3) as usize),

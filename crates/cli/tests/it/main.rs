@@ -1,0 +1,131 @@
+//! Integration tests of the `coffre` binary: one test binary for the crate
+//! (CONVENTIONS.md), one module per area, shared helpers here.
+
+// Test code: a panic with a message is how a helper reports a failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../../seal/tests/support/sample.rs"]
+mod sample;
+
+mod interop;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+/// The `coffre` binary built for these tests.
+pub fn coffre() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_coffre"))
+}
+
+/// Runs a command, panicking with everything it printed unless it exits 0.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "`{}` failed ({}):\n{}",
+        show(cmd),
+        out.status,
+        printed(&out)
+    );
+    out
+}
+
+/// Runs a command to completion, whatever its exit status.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("could not start `{}`: {e}", show(cmd)))
+}
+
+/// Standard output then standard error, for assertion messages.
+pub fn printed(out: &Output) -> String {
+    format!(
+        "--- stdout\n{}--- stderr\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+pub fn show(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(OsStr::to_string_lossy)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A test PKI made by `coffre pki init` in a temporary directory.
+#[derive(Debug)]
+pub struct Pki {
+    _tmp: TempDir,
+    dir: PathBuf,
+}
+
+impl Pki {
+    pub fn init() -> Pki {
+        let tmp = TempDir::new().expect("temporary directory");
+        let dir = tmp.path().join("pki");
+        run_ok(coffre().args(["pki", "init"]).arg(&dir));
+        Pki { _tmp: tmp, dir }
+    }
+
+    /// A file of the PKI directory: `root.pem`, `seal.key.pem`, `crl.pem`…
+    pub fn file(&self, name: &str) -> PathBuf {
+        let path = self.dir.join(name);
+        assert!(path.is_file(), "`coffre pki init` wrote no {name}");
+        path
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Seals `input` into `output` with the organisation seal key, at
+    /// `level` (b-b, b-t or b-lt), with the PKI's TSA and CRLs as needed.
+    pub fn seal(&self, level: &str, input: &Path, output: &Path) {
+        let mut cmd = coffre();
+        cmd.arg("seal")
+            .arg("--key")
+            .arg(self.file("seal.key.pem"))
+            .arg("--cert")
+            .arg(self.file("seal.pem"))
+            .arg("--chain")
+            .arg(self.file("chain.pem"))
+            .args(["--level", level]);
+        if level != "b-b" {
+            cmd.arg("--tsa-key")
+                .arg(self.file("tsa.key.pem"))
+                .arg("--tsa-cert")
+                .arg(self.file("tsa.pem"));
+        }
+        if level == "b-lt" {
+            cmd.arg("--crl")
+                .arg(self.file("crl.pem"))
+                .arg("--crl")
+                .arg(self.file("root.crl.pem"));
+        }
+        run_ok(cmd.arg("-o").arg(output).arg(input));
+    }
+}
+
+/// Writes a ~120 KB sample transcript to `dir/name` and returns its path.
+pub fn write_transcript(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, sample::transcript_pdf(7, "Camille Dupont")).expect("write sample");
+    path
+}
+
+/// A copy of `pdf` with one byte of the page content changed (same length,
+/// so offsets stay valid): what a forger editing a grade would do.
+pub fn tampered(pdf: &[u8]) -> Vec<u8> {
+    let needle = b"Transcript) Tj";
+    let at = pdf
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the sample's title is in the file");
+    let mut out = pdf.to_vec();
+    out[at + 9] = b'x';
+    out
+}

@@ -1,0 +1,226 @@
+"""Sign one PDF in several ways with the pyHanko library, for interop tests.
+
+Run by crates/cli/tests/it/interop.rs with the interpreter named by
+COFFRE_PYTHON (the venv that `cargo xtask test` makes, pyHanko 0.38):
+
+    python pyhanko_sign.py --pki DIR --input IN.pdf --out-dir OUT
+
+DIR is a directory written by `coffre pki init`. Writes into OUT:
+
+    ecdsa-pades.pdf   ETSI.CAdES.detached, our ECDSA P-256 seal key and chain
+    rsa-pades.pdf     ETSI.CAdES.detached, RSA-2048 key under an RSA root that
+                      this script makes (written as rsa-root.pem)
+    adbe-pkcs7.pdf    adbe.pkcs7.detached, our ECDSA seal key
+    certified.pdf     certification signature (DocMDP, form filling allowed)
+    timestamped.pdf   PAdES with a signature time-stamp from our TSA key
+
+and prints one line per file: `wrote NAME`. No network is used: the
+time-stamp comes from pyHanko's in-process DummyTimeStamper, taught ECDSA
+(upstream it is RSA-only; our TSA key is ECDSA P-256).
+"""
+
+import argparse
+import datetime
+import io
+import pathlib
+import sys
+
+from asn1crypto import algos, cms, core
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+from pyhanko.keys import (
+    load_cert_from_pemder,
+    load_certs_from_pemder,
+    load_private_key_from_pemder,
+)
+from pyhanko.sign.general import (
+    as_signing_certificate,
+    get_pyca_cryptography_hash,
+    simple_cms_attribute,
+)
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pki", required=True, type=pathlib.Path)
+    parser.add_argument("--input", required=True, type=pathlib.Path)
+    parser.add_argument("--out-dir", required=True, type=pathlib.Path)
+    args = parser.parse_args()
+
+    pki: pathlib.Path = args.pki
+    out: pathlib.Path = args.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    pdf = args.input.read_bytes()
+
+    ecdsa = signers.SimpleSigner.load(
+        str(pki / "seal.key.pem"),
+        str(pki / "seal.pem"),
+        ca_chain_files=(str(pki / "chain.pem"),),
+    )
+    if ecdsa is None:
+        raise SystemExit(f"could not load the seal key or certificate from {pki}")
+
+    pades = fields.SigSeedSubFilter.PADES
+    sign(out / "ecdsa-pades.pdf", pdf, ecdsa, signers.PdfSignatureMetadata(
+        field_name="Signature1", subfilter=pades, md_algorithm="sha256",
+    ))
+
+    sign(out / "rsa-pades.pdf", pdf, rsa_signer(out / "rsa-root.pem"),
+         signers.PdfSignatureMetadata(
+             field_name="Signature1", subfilter=pades, md_algorithm="sha256",
+         ))
+
+    sign(out / "adbe-pkcs7.pdf", pdf, ecdsa, signers.PdfSignatureMetadata(
+        field_name="Signature1",
+        subfilter=fields.SigSeedSubFilter.ADOBE_PKCS7_DETACHED,
+        md_algorithm="sha256",
+    ))
+
+    sign(out / "certified.pdf", pdf, ecdsa, signers.PdfSignatureMetadata(
+        field_name="Signature1", subfilter=pades, md_algorithm="sha256",
+        certify=True, docmdp_permissions=fields.MDPPerm.FILL_FORMS,
+    ))
+
+    timestamper = EcdsaDummyTimeStamper(
+        tsa_cert=load_cert_from_pemder(str(pki / "tsa.pem")),
+        tsa_key=load_private_key_from_pemder(str(pki / "tsa.key.pem"), None),
+        certs_to_embed=SimpleCertificateStore.from_certs(
+            load_certs_from_pemder([str(pki / "chain.pem")])
+        ),
+    )
+    sign(out / "timestamped.pdf", pdf, ecdsa, signers.PdfSignatureMetadata(
+        field_name="Signature1", subfilter=pades, md_algorithm="sha256",
+    ), timestamper=timestamper)
+    return 0
+
+
+def sign(path, pdf, signer, meta, timestamper=None):
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=timestamper)
+    with path.open("wb") as f:
+        pdf_signer.sign_pdf(writer, output=f)
+    print(f"wrote {path.name}")
+
+
+class EcdsaDummyTimeStamper(DummyTimeStamper):
+    """pyHanko's test TSA, able to sign with an EC key as well as an RSA one."""
+
+    def _sign_tst_info(self, tst_info_data, md_algorithm, dt):
+        key = serialization.load_der_private_key(self.tsa_key.dump(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            return super()._sign_tst_info(tst_info_data, md_algorithm, dt)
+        # The same signed attributes as the parent's (RFC 3161 + RFC 5035).
+        digest = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
+        digest.update(tst_info_data)
+        signed_attrs = cms.CMSAttributes([
+            simple_cms_attribute("content_type", "tst_info"),
+            simple_cms_attribute(
+                "signing_time", cms.Time({"utc_time": core.UTCTime(dt)})
+            ),
+            simple_cms_attribute(
+                "signing_certificate", as_signing_certificate(self.tsa_cert)
+            ),
+            simple_cms_attribute("message_digest", digest.finalize()),
+        ])
+        signature = key.sign(
+            signed_attrs.dump(), ec.ECDSA(get_pyca_cryptography_hash(md_algorithm))
+        )
+        return signature, signed_attrs
+
+    def _build_signed_data(self, tst_info_data, md_algorithm, signature, signed_attrs):
+        signed_data = super()._build_signed_data(
+            tst_info_data, md_algorithm, signature, signed_attrs
+        )
+        if self.tsa_key.algorithm == "ec":
+            signed_data["signer_infos"][0]["signature_algorithm"] = (
+                algos.SignedDigestAlgorithm({"algorithm": f"{md_algorithm}_ecdsa"})
+            )
+        return signed_data
+
+
+def rsa_signer(root_path: pathlib.Path) -> signers.SimpleSigner:
+    """An RSA-2048 signer under a fresh RSA root, written to root_path."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    leaf_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    root_name = _name("Coffre interop RSA root")
+    root = (
+        _builder(root_name, root_name, root_key, now)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_key_usage(ca=True), critical=True)
+        .sign(root_key, hashes.SHA256())
+    )
+    leaf = (
+        _builder(_name("Coffre interop RSA signer"), root_name, leaf_key, now)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(ca=False), critical=True)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
+            critical=False,
+        )
+        .sign(root_key, hashes.SHA256())
+    )
+    root_path.write_bytes(root.public_bytes(serialization.Encoding.PEM))
+
+    der = serialization.Encoding.DER
+    root_asn1 = asn1_x509.Certificate.load(root.public_bytes(der))
+    return signers.SimpleSigner(
+        signing_cert=asn1_x509.Certificate.load(leaf.public_bytes(der)),
+        signing_key=asn1_keys.PrivateKeyInfo.load(
+            leaf_key.private_bytes(
+                der,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        ),
+        cert_registry=SimpleCertificateStore.from_certs([root_asn1]),
+    )
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([
+        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Coffre interop tests"),
+    ])
+
+
+def _builder(subject, issuer, key, now) -> x509.CertificateBuilder:
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+            critical=False,
+        )
+    )
+
+
+def _key_usage(ca: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=not ca,
+        content_commitment=not ca,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

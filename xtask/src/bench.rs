@@ -1,0 +1,276 @@
+//! `cargo xtask bench seal`: documents per second for sealing and verifying
+//! transcript-sized PDFs, ours beside poppler's pdfsig and pyHanko.
+//!
+//! Each figure counts only the work on the documents: ours and pyHanko's
+//! run in one process each, in a loop over files already in memory; pdfsig
+//! can only be driven as one process per file, so its figure includes the
+//! process start-up, as it does for anyone who scripts it.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use crate::external::provision;
+use crate::{
+    build_coffre, build_throughput, fresh_dir, generate_samples, output, pki_init, root, run,
+    target_dir,
+};
+
+/// What the product needs: a registrar sealing a year's transcripts, a
+/// server validating every deposit.
+const TARGET_SEAL: f64 = 1500.0;
+const TARGET_VERIFY: f64 = 3000.0;
+
+pub fn seal(files: usize) -> Result<()> {
+    let root = root()?;
+    let tools = provision(&root)?;
+
+    println!("== building coffre and the throughput example (release)");
+    let coffre = build_coffre(&root, true)?;
+    let throughput = build_throughput(&root, true)?;
+
+    let bench = target_dir(&root).join("bench");
+    fresh_dir(&bench)?;
+    let pki = bench.join("pki");
+    let unsigned = bench.join("unsigned");
+    let sealed = bench.join("sealed");
+    println!(
+        "== making a PKI and {files} transcripts in {}",
+        bench.display()
+    );
+    pki_init(&coffre, &pki)?;
+    generate_samples(&throughput, &unsigned, files, false)?;
+
+    let mut rows = Vec::new();
+
+    println!("== coffre: seal, one thread, in process (B-B)");
+    let ours_seal = docs_per_s(
+        Command::new(&throughput)
+            .arg("--seal")
+            .arg(&unsigned)
+            .arg(&sealed)
+            .arg("--key")
+            .arg(pki.join("seal.key.pem"))
+            .arg("--cert")
+            .arg(pki.join("seal.pem"))
+            .arg("--chain")
+            .arg(pki.join("chain.pem")),
+    )?;
+    println!("== coffre: verify, one thread, in process");
+    let ours_verify = docs_per_s(
+        Command::new(&throughput)
+            .arg("--verify")
+            .arg(&sealed)
+            .arg("--trust")
+            .arg(pki.join("root.pem")),
+    )?;
+
+    let pdfsig = if tools.pdfsig {
+        println!("== pdfsig: verify, one process per file");
+        Some(pdfsig_verify(&bench, &pki, &sealed)?)
+    } else {
+        None
+    };
+
+    let (pyhanko_verify, pyhanko_seal) = match &tools.python {
+        Some(python) => {
+            let py = root.join("xtask").join("py");
+            println!("== pyHanko: verify, one process looping over the files");
+            let verify = docs_per_s(
+                Command::new(python)
+                    .arg(py.join("bench_verify.py"))
+                    .arg("--trust")
+                    .arg(pki.join("root.pem"))
+                    .arg(&sealed),
+            )?;
+            println!("== pyHanko: seal, one process looping over the files");
+            let seal = docs_per_s(
+                Command::new(python)
+                    .arg(py.join("bench_seal.py"))
+                    .arg("--key")
+                    .arg(pki.join("seal.key.pem"))
+                    .arg("--cert")
+                    .arg(pki.join("seal.pem"))
+                    .arg("--chain")
+                    .arg(pki.join("chain.pem"))
+                    .arg(&unsigned)
+                    .arg(bench.join("sealed-pyhanko")),
+            )?;
+            (Some(verify), Some(seal))
+        }
+        None => (None, None),
+    };
+
+    rows.push(Row::new(
+        "seal",
+        "coffre (in process)",
+        Some(ours_seal),
+        Some(TARGET_SEAL),
+    ));
+    rows.push(Row::new("seal", "pyHanko (in process)", pyhanko_seal, None));
+    rows.push(Row::new(
+        "verify",
+        "coffre (in process)",
+        Some(ours_verify),
+        Some(TARGET_VERIFY),
+    ));
+    rows.push(Row::new(
+        "verify",
+        "pdfsig (process per file)",
+        pdfsig,
+        None,
+    ));
+    rows.push(Row::new(
+        "verify",
+        "pyHanko (in process)",
+        pyhanko_verify,
+        None,
+    ));
+
+    print!("{}", table(&rows, files));
+    let ratios = [
+        ("seal", ours_seal, "pyHanko", pyhanko_seal),
+        ("verify", ours_verify, "pdfsig", pdfsig),
+        ("verify", ours_verify, "pyHanko", pyhanko_verify),
+    ];
+    println!("\nratios (coffre / theirs):");
+    for (task, ours, name, theirs) in ratios {
+        match theirs {
+            Some(theirs) if theirs > 0.0 => {
+                println!("  {task:<6} coffre / {name:<8} {:>8.1}x", ours / theirs)
+            }
+            _ => println!("  {task:<6} coffre / {name:<8}  skipped ({name} not available)"),
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug)]
+struct Row {
+    task: &'static str,
+    tool: &'static str,
+    docs_per_s: Option<f64>,
+    target: Option<f64>,
+}
+
+impl Row {
+    fn new(
+        task: &'static str,
+        tool: &'static str,
+        docs_per_s: Option<f64>,
+        target: Option<f64>,
+    ) -> Row {
+        Row {
+            task,
+            tool,
+            docs_per_s,
+            target,
+        }
+    }
+}
+
+fn table(rows: &[Row], files: usize) -> String {
+    let mut s = format!("\n{files} transcripts of ~120 KB, B-B seals (ECDSA P-256, SHA-256)\n\n");
+    let _ = writeln!(s, "{:<7} {:<27} {:>10}  target", "task", "tool", "docs/s");
+    let _ = writeln!(s, "{}", "-".repeat(60));
+    for row in rows {
+        let figure = row
+            .docs_per_s
+            .map_or_else(|| "skipped".to_owned(), |d| format!("{d:.1}"));
+        let target = match (row.target, row.docs_per_s) {
+            (Some(target), Some(d)) if d >= target => format!(">= {target:.0}  met"),
+            (Some(target), _) => format!(">= {target:.0}  NOT MET"),
+            (None, _) => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "{:<7} {:<27} {:>10}  {target}",
+            row.task, row.tool, figure
+        );
+    }
+    s
+}
+
+/// Runs a bench program and reads its `docs_per_s=<float>` line.
+fn docs_per_s(cmd: &mut Command) -> Result<f64> {
+    let out = output(cmd)?;
+    parse_docs_per_s(&out)
+        .with_context(|| format!("no docs_per_s=<number> line in the output:\n{out}"))
+}
+
+fn parse_docs_per_s(out: &str) -> Option<f64> {
+    out.lines()
+        .rev()
+        .find_map(|line| line.trim().strip_prefix("docs_per_s="))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+/// pdfsig over every file, one process each, trusting only our root through
+/// a throwaway NSS database. Every file must come out valid and trusted.
+fn pdfsig_verify(bench: &Path, pki: &Path, sealed: &Path) -> Result<f64> {
+    let nss = bench.join("nss");
+    fresh_dir(&nss)?;
+    let db = format!("sql:{}", nss.display());
+    run(Command::new("certutil").args(["-N", "--empty-password", "-d", &db]))
+        .context("creating the NSS database")?;
+    run(Command::new("certutil")
+        .args(["-A", "-n", "coffre-root", "-t", "C,C,C", "-d", &db, "-i"])
+        .arg(pki.join("root.pem")))
+    .context("adding our root to the NSS database")?;
+
+    let files = pdfs(sealed)?;
+    let start = Instant::now();
+    for file in &files {
+        let out = output(Command::new("pdfsig").args(["-nssdir", &db]).arg(file))?;
+        if !(out.contains("Signature is Valid.") && out.contains("Certificate is Trusted.")) {
+            bail!("pdfsig does not accept {}:\n{out}", file.display());
+        }
+    }
+    Ok(files.len() as f64 / start.elapsed().as_secs_f64())
+}
+
+fn pdfs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "pdf"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("no PDF in {}", dir.display());
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_last_docs_per_s_line() {
+        assert_eq!(
+            parse_docs_per_s("warming up\ndocs_per_s=1234.5\n"),
+            Some(1234.5)
+        );
+        assert_eq!(parse_docs_per_s("docs_per_s=1\ndocs_per_s=2"), Some(2.0));
+        assert_eq!(parse_docs_per_s("docs_per_s=fast"), None);
+        assert_eq!(parse_docs_per_s(""), None);
+    }
+
+    #[test]
+    fn table_marks_targets() {
+        let rows = [
+            Row::new("seal", "coffre", Some(2000.0), Some(TARGET_SEAL)),
+            Row::new("verify", "coffre", Some(10.0), Some(TARGET_VERIFY)),
+            Row::new("verify", "pdfsig", None, None),
+        ];
+        let t = table(&rows, 3);
+        assert!(t.contains("2000.0  >= 1500  met"), "{t}");
+        assert!(t.contains(">= 3000  NOT MET"), "{t}");
+        assert!(t.contains("skipped"), "{t}");
+    }
+}
