@@ -14,7 +14,7 @@ use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::serial_number::SerialNumber;
 
-use crate::crypto::{verify_signature, Certificate, DigestAlg, SigningKey, UnixTime};
+use crate::crypto::{verify_signature, CertCache, Certificate, DigestAlg, SigningKey, UnixTime};
 use crate::{oid, Error};
 
 /// ESS SigningCertificateV2 (RFC 5035).
@@ -100,9 +100,9 @@ pub(crate) fn sign(
             cert_hash: OctetString::new(signer.sha256().to_vec()).map_err(Error::from_der)?,
             issuer_serial: Some(IssuerSerial {
                 issuer: vec![GeneralName::DirectoryName(
-                    signer.x509.tbs_certificate.issuer.clone(),
+                    signer.x509().tbs_certificate.issuer.clone(),
                 )],
-                serial_number: signer.x509.tbs_certificate.serial_number.clone(),
+                serial_number: signer.x509().tbs_certificate.serial_number.clone(),
             }),
         }],
     };
@@ -132,8 +132,8 @@ pub(crate) fn sign(
     let signer_info = SignerInfo {
         version: CmsVersion::V1,
         sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-            issuer: signer.x509.tbs_certificate.issuer.clone(),
-            serial_number: signer.x509.tbs_certificate.serial_number.clone(),
+            issuer: signer.x509().tbs_certificate.issuer.clone(),
+            serial_number: signer.x509().tbs_certificate.serial_number.clone(),
         }),
         digest_alg: sha256_alg(),
         signed_attrs: Some(signed_attrs),
@@ -147,7 +147,7 @@ pub(crate) fn sign(
     let mut certs = SetOfVec::new();
     for c in req.chain {
         certs
-            .insert(CertificateChoices::Certificate(c.x509.clone()))
+            .insert(CertificateChoices::Certificate(c.x509().clone()))
             .map_err(Error::from_der)?;
     }
     let mut digest_algorithms = SetOfVec::new();
@@ -187,30 +187,91 @@ pub(crate) fn sign(
 /// A parsed SignedData with one signer.
 #[derive(Debug)]
 pub(crate) struct Parsed {
-    pub signed_data: SignedData,
+    pub signed_data: SignedDataLite,
     pub certs: Vec<Certificate>,
 }
 
+/// SignedData with its certificates kept as DER, so that a validator can
+/// reuse certificates it has already parsed.
+#[derive(Debug, der::Sequence)]
+pub(crate) struct SignedDataLite {
+    pub version: CmsVersion,
+    pub digest_algorithms: SetOfVec<AlgorithmIdentifierOwned>,
+    pub encap_content_info: EncapsulatedContentInfo,
+    #[asn1(
+        context_specific = "0",
+        tag_mode = "IMPLICIT",
+        constructed = "true",
+        optional = "true"
+    )]
+    pub certificates: Option<RawSet>,
+    #[asn1(
+        context_specific = "1",
+        tag_mode = "IMPLICIT",
+        constructed = "true",
+        optional = "true"
+    )]
+    pub crls: Option<RawSet>,
+    pub signer_infos: SignerInfos,
+}
+
+/// A SET OF whose elements are kept as their DER encodings.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RawSet(pub Vec<Vec<u8>>);
+
+impl der::FixedTag for RawSet {
+    const TAG: der::Tag = der::Tag::Set;
+}
+
+impl<'a> der::DecodeValue<'a> for RawSet {
+    fn decode_value<R: der::Reader<'a>>(reader: &mut R, header: der::Header) -> der::Result<Self> {
+        let mut body = reader.read_vec(header.length)?;
+        let mut items = Vec::new();
+        let mut rest: &[u8] = &body;
+        while !rest.is_empty() {
+            let mut r = der::SliceReader::new(rest)?;
+            let h = der::Header::decode(&mut r)?;
+            let total = (h.encoded_len()? + h.length)?;
+            let total = usize::try_from(total)?;
+            items.push(rest[..total].to_vec());
+            rest = &rest[total..];
+        }
+        body.clear();
+        Ok(RawSet(items))
+    }
+}
+
+impl der::EncodeValue for RawSet {
+    fn value_len(&self) -> der::Result<der::Length> {
+        self.0.iter().try_fold(der::Length::ZERO, |acc, i| {
+            acc + der::Length::try_from(i.len())?
+        })
+    }
+
+    fn encode_value(&self, writer: &mut impl der::Writer) -> der::Result<()> {
+        self.0.iter().try_for_each(|i| writer.write(i))
+    }
+}
+
 /// Parses the DER ContentInfo at the start of `bytes` (trailing zero
-/// padding, as in a PDF's /Contents, is ignored).
-pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed, &'static str> {
+/// padding, as in a PDF's /Contents, is ignored). Certificates come from
+/// `cache` when it has seen them.
+pub(crate) fn parse(bytes: &[u8], cache: &CertCache) -> Result<Parsed, &'static str> {
     let mut reader = der::SliceReader::new(bytes).map_err(|_| "empty CMS")?;
     let ci: ContentInfo = der::Decode::decode(&mut reader).map_err(|_| "malformed CMS")?;
     if ci.content_type != oid::SIGNED_DATA {
         return Err("CMS is not SignedData");
     }
-    let signed_data: SignedData = ci.content.decode_as().map_err(|_| "malformed SignedData")?;
-    let mut certs = Vec::new();
-    for choice in signed_data.certificates.iter().flat_map(|c| c.0.iter()) {
-        if let CertificateChoices::Certificate(x) = choice {
-            if let Ok(der) = x.to_der() {
-                certs.push(Certificate {
-                    x509: x.clone(),
-                    der,
-                });
-            }
-        }
-    }
+    let signed_data: SignedDataLite = ci.content.decode_as().map_err(|_| "malformed SignedData")?;
+    let certs = signed_data
+        .certificates
+        .iter()
+        .flat_map(|c| c.0.iter())
+        // Other certificate choices carry context tags; only plain X.509
+        // certificates (a SEQUENCE) can name a signer.
+        .filter(|der| der.first() == Some(&0x30))
+        .filter_map(|der| cache.parse(der).ok())
+        .collect();
     Ok(Parsed { signed_data, certs })
 }
 
@@ -359,11 +420,11 @@ impl Parsed {
             .iter()
             .find(|c| match sid {
                 SignerIdentifier::IssuerAndSerialNumber(isn) => {
-                    c.x509.tbs_certificate.issuer == isn.issuer
-                        && c.x509.tbs_certificate.serial_number == isn.serial_number
+                    c.x509().tbs_certificate.issuer == isn.issuer
+                        && c.x509().tbs_certificate.serial_number == isn.serial_number
                 }
                 SignerIdentifier::SubjectKeyIdentifier(ski) => c
-                    .x509
+                    .x509()
                     .tbs_certificate
                     .extensions
                     .iter()
@@ -373,6 +434,17 @@ impl Parsed {
                     .is_some_and(|k| k.as_bytes() == ski.0.as_bytes()),
             })
             .cloned()
+    }
+
+    /// The signature time-stamp token of the (first) signer, unchecked.
+    pub fn timestamp_token(&self) -> Option<Vec<u8>> {
+        let si = self.signed_data.signer_infos.0.iter().next()?;
+        si.unsigned_attrs
+            .iter()
+            .flat_map(|s| s.iter())
+            .find(|a| a.oid == oid::SIGNATURE_TIME_STAMP)
+            .and_then(|a| a.values.iter().next())
+            .and_then(|v| v.to_der().ok())
     }
 
     /// The encapsulated content, if any.

@@ -1,6 +1,8 @@
 //! Keys, certificates, CRLs, digests and signature checks.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use const_oid::ObjectIdentifier;
@@ -269,11 +271,13 @@ fn push_len(out: &mut Vec<u8>, len: usize) {
     }
 }
 
-/// An X.509 certificate with its DER bytes.
+/// An X.509 certificate with its DER bytes. Cheap to clone.
 #[derive(Clone)]
-pub struct Certificate {
-    pub(crate) x509: X509,
-    pub(crate) der: Vec<u8>,
+pub struct Certificate(Arc<CertInner>);
+
+struct CertInner {
+    x509: X509,
+    der: Vec<u8>,
 }
 
 impl fmt::Debug for Certificate {
@@ -284,7 +288,7 @@ impl fmt::Debug for Certificate {
 
 impl PartialEq for Certificate {
     fn eq(&self, other: &Self) -> bool {
-        self.der == other.der
+        self.0.der == other.0.der
     }
 }
 
@@ -292,10 +296,10 @@ impl Certificate {
     pub fn from_der(der: &[u8]) -> Result<Certificate, Error> {
         let x509 =
             X509::from_der(der).map_err(|_| Error::BadCertificate("malformed certificate"))?;
-        Ok(Certificate {
+        Ok(Certificate(Arc::new(CertInner {
             x509,
             der: der.to_vec(),
-        })
+        })))
     }
 
     /// Every `CERTIFICATE` block of a PEM file, in order.
@@ -312,57 +316,61 @@ impl Certificate {
     }
 
     pub fn der(&self) -> &[u8] {
-        &self.der
+        &self.0.der
+    }
+
+    pub(crate) fn x509(&self) -> &X509 {
+        &self.0.x509
     }
 
     pub fn to_pem(&self) -> String {
-        pem_encode("CERTIFICATE", &self.der)
+        pem_encode("CERTIFICATE", &self.0.der)
     }
 
     /// The subject as `CN=…, O=…`.
     pub fn subject(&self) -> String {
-        self.x509.tbs_certificate.subject.to_string()
+        format_name(&self.0.x509.tbs_certificate.subject)
     }
 
     pub fn common_name(&self) -> Option<String> {
-        name_attr(&self.x509.tbs_certificate.subject, oid::CN)
+        name_attr(&self.0.x509.tbs_certificate.subject, oid::CN)
     }
 
     pub fn organization(&self) -> Option<String> {
-        name_attr(&self.x509.tbs_certificate.subject, oid::O)
+        name_attr(&self.0.x509.tbs_certificate.subject, oid::O)
     }
 
     pub fn serial_hex(&self) -> String {
-        hex(self.x509.tbs_certificate.serial_number.as_bytes())
+        hex(self.0.x509.tbs_certificate.serial_number.as_bytes())
     }
 
     pub fn not_before(&self) -> UnixTime {
-        UnixTime::from_x509(self.x509.tbs_certificate.validity.not_before)
+        UnixTime::from_x509(self.0.x509.tbs_certificate.validity.not_before)
     }
 
     pub fn not_after(&self) -> UnixTime {
-        UnixTime::from_x509(self.x509.tbs_certificate.validity.not_after)
+        UnixTime::from_x509(self.0.x509.tbs_certificate.validity.not_after)
     }
 
     pub fn sha256(&self) -> [u8; 32] {
-        sha256(&self.der)
+        sha256(&self.0.der)
     }
 
     pub(crate) fn issued(&self, child_issuer: &x509_cert::name::Name) -> bool {
-        &self.x509.tbs_certificate.subject == child_issuer
+        &self.0.x509.tbs_certificate.subject == child_issuer
     }
 
     pub fn is_self_issued(&self) -> bool {
-        self.x509.tbs_certificate.subject == self.x509.tbs_certificate.issuer
+        self.0.x509.tbs_certificate.subject == self.0.x509.tbs_certificate.issuer
     }
 
     /// `issuer` names this certificate's issuer and its key signed it.
     pub fn is_issued_by(&self, issuer: &Certificate) -> bool {
-        issuer.issued(&self.x509.tbs_certificate.issuer) && self.signed_by(issuer)
+        issuer.issued(&self.0.x509.tbs_certificate.issuer) && self.signed_by(issuer)
     }
 
     fn extension<'a, T: Decode<'a>>(&'a self, id: ObjectIdentifier) -> Option<(bool, Option<T>)> {
-        let exts = self.x509.tbs_certificate.extensions.as_ref()?;
+        let exts = self.0.x509.tbs_certificate.extensions.as_ref()?;
         let e = exts.iter().find(|e| e.extn_id == id)?;
         Some((e.critical, T::from_der(e.extn_value.as_bytes()).ok()))
     }
@@ -396,7 +404,8 @@ impl Certificate {
             oid::SUBJECT_KEY_ID,
             oid::AUTHORITY_KEY_ID,
         ];
-        self.x509
+        self.0
+            .x509
             .tbs_certificate
             .extensions
             .iter()
@@ -407,22 +416,66 @@ impl Certificate {
     }
 
     pub(crate) fn spki(&self) -> &spki::SubjectPublicKeyInfoOwned {
-        &self.x509.tbs_certificate.subject_public_key_info
+        &self.0.x509.tbs_certificate.subject_public_key_info
     }
 
     /// Checks that `issuer` signed this certificate.
     pub(crate) fn signed_by(&self, issuer: &Certificate) -> bool {
-        let Some(tbs) = first_element(&self.der) else {
+        let Some(tbs) = first_element(&self.0.der) else {
             return false;
         };
         verify_signature(
             issuer.spki(),
-            &self.x509.signature_algorithm,
+            &self.0.x509.signature_algorithm,
             None,
             tbs,
-            self.x509.signature.raw_bytes(),
+            self.0.x509.signature.raw_bytes(),
         )
         .is_ok()
+    }
+}
+
+/// Parsed certificates or CRLs, by the SHA-256 of their DER: a batch from
+/// one issuer parses its chain once.
+#[derive(Debug)]
+pub(crate) struct ParseCache<T>(Mutex<HashMap<[u8; 32], T>>);
+
+pub(crate) type CertCache = ParseCache<Certificate>;
+
+impl<T> Default for ParseCache<T> {
+    fn default() -> Self {
+        ParseCache(Mutex::default())
+    }
+}
+
+impl<T: Clone> ParseCache<T> {
+    /// Most entries kept; past this the cache starts over.
+    const MAX: usize = 10_000;
+
+    pub(crate) fn get_or_parse(
+        &self,
+        der: &[u8],
+        parse: impl FnOnce(&[u8]) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let key = sha256(der);
+        // A poisoned lock only means another thread panicked mid-insert;
+        // the map is still a valid map.
+        if let Some(c) = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(c.clone());
+        }
+        let value = parse(der)?;
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= Self::MAX {
+            map.clear();
+        }
+        map.insert(key, value.clone());
+        Ok(value)
+    }
+}
+
+impl ParseCache<Certificate> {
+    pub(crate) fn parse(&self, der: &[u8]) -> Result<Certificate, Error> {
+        self.get_or_parse(der, Certificate::from_der)
     }
 }
 
@@ -496,7 +549,7 @@ impl Crl {
 
     /// When `cert` was revoked, if this list says it was.
     pub(crate) fn revocation_of(&self, cert: &Certificate) -> Option<UnixTime> {
-        let serial = &cert.x509.tbs_certificate.serial_number;
+        let serial = &cert.x509().tbs_certificate.serial_number;
         self.list
             .tbs_cert_list
             .revoked_certificates
@@ -621,25 +674,76 @@ fn pss_digest(alg: &spki::AlgorithmIdentifierOwned) -> Option<DigestAlg> {
     (DigestAlg::from_oid(&mgf_hash.oid) == Some(hash) && salt == len).then_some(hash)
 }
 
-fn name_attr(name: &x509_cert::name::Name, id: ObjectIdentifier) -> Option<String> {
-    for rdn in name.0.iter() {
-        for atv in rdn.0.iter() {
-            if atv.oid == id {
-                let v = &atv.value;
-                if let Ok(s) = v.decode_as::<der::asn1::Utf8StringRef<'_>>() {
-                    return Some(s.as_str().to_owned());
+const SHORT_NAMES: [(ObjectIdentifier, &str); 11] = [
+    (oid::CN, "CN"),
+    (oid::O, "O"),
+    (ObjectIdentifier::new_unwrap("2.5.4.11"), "OU"),
+    (ObjectIdentifier::new_unwrap("2.5.4.6"), "C"),
+    (ObjectIdentifier::new_unwrap("2.5.4.7"), "L"),
+    (ObjectIdentifier::new_unwrap("2.5.4.8"), "ST"),
+    (ObjectIdentifier::new_unwrap("2.5.4.9"), "STREET"),
+    (ObjectIdentifier::new_unwrap("2.5.4.5"), "serialNumber"),
+    (
+        ObjectIdentifier::new_unwrap("2.5.4.97"),
+        "organizationIdentifier",
+    ),
+    (
+        ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1"),
+        "emailAddress",
+    ),
+    (
+        ObjectIdentifier::new_unwrap("0.9.2342.19200300.100.1.25"),
+        "DC",
+    ),
+];
+
+/// A distinguished name as RFC 4514 writes it (most specific first), with
+/// the usual short names.
+fn format_name(name: &x509_cert::name::Name) -> String {
+    let mut out = String::new();
+    for rdn in name.0.iter().rev() {
+        for (i, atv) in rdn.0.iter().enumerate() {
+            if !out.is_empty() {
+                out.push(if i == 0 { ',' } else { '+' });
+            }
+            match SHORT_NAMES.iter().find(|(o, _)| *o == atv.oid) {
+                Some((_, short)) => out.push_str(short),
+                None => out.push_str(&atv.oid.to_string()),
+            }
+            out.push('=');
+            let value = attr_text(&atv.value).unwrap_or_default();
+            for (j, c) in value.chars().enumerate() {
+                if matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';')
+                    || (j == 0 && (c == '#' || c == ' '))
+                {
+                    out.push('\\');
                 }
-                if let Ok(s) = v.decode_as::<der::asn1::PrintableStringRef<'_>>() {
-                    return Some(s.as_str().to_owned());
-                }
-                if let Ok(s) = v.decode_as::<der::asn1::Ia5StringRef<'_>>() {
-                    return Some(s.as_str().to_owned());
-                }
-                return Some(String::from_utf8_lossy(v.value()).into_owned());
+                out.push(c);
             }
         }
     }
-    None
+    out
+}
+
+fn attr_text(v: &der::Any) -> Option<String> {
+    if let Ok(s) = v.decode_as::<der::asn1::Utf8StringRef<'_>>() {
+        return Some(s.as_str().to_owned());
+    }
+    if let Ok(s) = v.decode_as::<der::asn1::PrintableStringRef<'_>>() {
+        return Some(s.as_str().to_owned());
+    }
+    if let Ok(s) = v.decode_as::<der::asn1::Ia5StringRef<'_>>() {
+        return Some(s.as_str().to_owned());
+    }
+    Some(String::from_utf8_lossy(v.value()).into_owned())
+}
+
+fn name_attr(name: &x509_cert::name::Name, id: ObjectIdentifier) -> Option<String> {
+    name.0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
+        .find(|atv| atv.oid == id)
+        .and_then(|atv| attr_text(&atv.value))
 }
 
 pub fn hex(bytes: &[u8]) -> String {

@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::crypto::{Certificate, Crl};
+use crate::crypto::{Certificate, Crl, ParseCache};
 use crate::pdf::{last_startxref, Dict, Document, Entry, ObjRef, Object};
 
 /// One change found after a signature.
@@ -34,7 +34,7 @@ impl DssMaterial {
     }
 }
 
-pub(crate) fn dss_material(doc: &Document<'_>) -> DssMaterial {
+pub(crate) fn dss_material(doc: &Document<'_>, crls: &ParseCache<Crl>) -> DssMaterial {
     let mut out = DssMaterial::default();
     let Some(catalog) = catalog(doc, 0) else {
         return out;
@@ -62,7 +62,7 @@ pub(crate) fn dss_material(doc: &Document<'_>) -> DssMaterial {
     out.cert_ders = streams(b"Certs");
     out.crls = streams(b"CRLs")
         .iter()
-        .filter_map(|d| Crl::from_der(d).ok())
+        .filter_map(|d| crls.get_or_parse(d, Crl::from_der).ok())
         .collect();
     out
 }

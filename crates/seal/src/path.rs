@@ -167,7 +167,7 @@ fn build(path: &mut Vec<Certificate>, pool: &[&Certificate], cfg: &ValidationCon
     if path.len() > MAX_DEPTH {
         return false;
     }
-    let issuer_name = &cur.x509.tbs_certificate.issuer;
+    let issuer_name = &cur.x509().tbs_certificate.issuer;
     for cand in pool {
         if !cand.issued(issuer_name) || path.iter().any(|p| p == *cand) {
             continue;

@@ -77,7 +77,7 @@ pub fn crl(
             .map(|(c, at)| {
                 Ok(RevokedCertParams {
                     serial_number: SerialNumber::from_slice(
-                        c.x509.tbs_certificate.serial_number.as_bytes(),
+                        c.x509().tbs_certificate.serial_number.as_bytes(),
                     ),
                     revocation_time: odt(*at)?,
                     reason_code: None,

@@ -3,9 +3,9 @@
 use std::io::Write;
 
 use crate::cms::{self, SignRequest};
-use crate::crypto::{sha256, Certificate, Crl, SigningKey, UnixTime};
+use crate::crypto::{sha256, CertCache, Certificate, Crl, SigningKey, UnixTime};
 use crate::pdf::{self, Dict, Document, ObjRef, Object, Update};
-use crate::tsa::{self, TimeStamper};
+use crate::tsa::TimeStamper;
 use crate::{oid, Error};
 
 /// The PAdES baseline level to produce (ETSI EN 319 142-1 §6).
@@ -47,7 +47,7 @@ impl std::fmt::Debug for dyn TimeStamper + '_ {
 /// Room reserved in `/Contents` before the CMS is known, beyond the
 /// certificates themselves.
 const BASE_RESERVE: usize = 1024;
-const TIMESTAMP_RESERVE: usize = 4096;
+const TIMESTAMP_RESERVE: usize = 2560;
 
 /// Seals `pdf`, returning the new file; the original bytes are its prefix.
 pub fn seal(pdf: &[u8], cfg: &SealConfig<'_>) -> Result<Vec<u8>, Error> {
@@ -273,6 +273,7 @@ fn add_validation_data(signed: &[u8], cfg: &SealConfig<'_>) -> Result<Vec<u8>, E
     // Certificates: the seal chain and those in every signature's
     // time-stamp tokens.
     let mut certs: Vec<Vec<u8>> = cfg.chain.iter().map(|c| c.der().to_vec()).collect();
+    let cache = CertCache::default();
     for sig in crate::validate::signature_fields(&doc).unwrap_or_default() {
         let Some(contents) = sig.dict.get(b"Contents") else {
             continue;
@@ -280,12 +281,11 @@ fn add_validation_data(signed: &[u8], cfg: &SealConfig<'_>) -> Result<Vec<u8>, E
         let Object::Str(cms_bytes) = contents else {
             continue;
         };
-        let Ok(parsed) = cms::parse(cms_bytes) else {
+        let Ok(parsed) = cms::parse(cms_bytes, &cache) else {
             continue;
         };
-        let checked = parsed.check(&|_| Vec::new());
-        if let Some(token) = checked.timestamp_token {
-            if let Ok(stamp) = tsa::check_token(&token, &|_| Vec::new()) {
+        if let Some(token) = parsed.timestamp_token() {
+            if let Ok(stamp) = cms::parse(&token, &cache) {
                 certs.extend(stamp.certs.iter().map(|c| c.der().to_vec()));
             }
         }

@@ -8,7 +8,7 @@ use spki::AlgorithmIdentifierOwned;
 use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
 
 use crate::cms::{self, SignRequest};
-use crate::crypto::{sha256, Certificate, DigestAlg, SigningKey, UnixTime};
+use crate::crypto::{sha256, CertCache, Certificate, DigestAlg, SigningKey, UnixTime};
 use crate::{oid, Error};
 
 /// Anything that turns a SHA-256 digest into an RFC 3161 time-stamp token
@@ -185,13 +185,18 @@ pub fn token_from_response(response: &[u8], sha256_digest: &[u8; 32]) -> Result<
         .ok_or(Error::Tsa("time-stamp response without a token".into()))?
         .to_der()
         .map_err(Error::from_der)?;
-    let stamp = check_token(&token, &|alg| {
-        if alg == DigestAlg::Sha256 {
-            sha256_digest.to_vec()
-        } else {
-            Vec::new()
-        }
-    });
+    let cache = CertCache::default();
+    let stamp = check_token(
+        &token,
+        &|alg| {
+            if alg == DigestAlg::Sha256 {
+                sha256_digest.to_vec()
+            } else {
+                Vec::new()
+            }
+        },
+        &cache,
+    );
     match stamp {
         Ok(s) if s.imprint_ok && s.checked.signature_ok && s.checked.digest_ok => Ok(token),
         Ok(_) => Err(Error::Tsa(
@@ -216,8 +221,9 @@ pub(crate) struct Stamp {
 pub(crate) fn check_token(
     token: &[u8],
     digest: &dyn Fn(DigestAlg) -> Vec<u8>,
+    cache: &CertCache,
 ) -> Result<Stamp, &'static str> {
-    let parsed = cms::parse(token)?;
+    let parsed = cms::parse(token, cache)?;
     if parsed.signed_data.encap_content_info.econtent_type != oid::TST_INFO {
         return Err("time-stamp token does not carry TSTInfo");
     }

@@ -5,10 +5,10 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use crate::cms;
-use crate::crypto::{Certificate, Crl, DigestAlg, UnixTime};
+use crate::crypto::{CertCache, Certificate, Crl, DigestAlg, ParseCache, UnixTime};
 use crate::diff::{self, Modification};
 use crate::path::{self, PathProblem, Purpose};
-use crate::pdf::{decode_text, Dict, Document, Entry, ObjRef, Object};
+use crate::pdf::{decode_text, is_revision_end, Dict, Document, Entry, Lexer, ObjRef, Object};
 use crate::seal::docmdp_level;
 use crate::tsa;
 use crate::Error;
@@ -25,6 +25,8 @@ pub struct ValidationConfig {
     pub crls: Vec<Crl>,
     pub time: UnixTime,
     pub(crate) verified: Arc<VerifiedSignatures>,
+    pub(crate) certs: Arc<CertCache>,
+    pub(crate) crl_cache: Arc<ParseCache<Crl>>,
 }
 
 impl ValidationConfig {
@@ -34,6 +36,8 @@ impl ValidationConfig {
             crls,
             time,
             verified: Arc::default(),
+            certs: Arc::default(),
+            crl_cache: Arc::default(),
         }
     }
 }
@@ -329,7 +333,7 @@ pub(crate) fn signature_fields(doc: &Document<'_>) -> Result<Vec<SigField>, Erro
 /// PDF at all; anything wrong with a signature is in the report.
 pub fn validate(pdf: &[u8], cfg: &ValidationConfig) -> Result<Report, Error> {
     let doc = Document::parse(pdf).map_err(Error::NotPdf)?;
-    let dss = diff::dss_material(&doc);
+    let dss = diff::dss_material(&doc, &cfg.crl_cache);
     let fields = signature_fields(&doc)?;
     let signatures = fields
         .iter()
@@ -435,7 +439,7 @@ fn validate_one(
         && buf.get(b) == Some(&b'<')
         && buf.get(c - 1) == Some(&b'>')
         && value_offset.is_some_and(|o| o < b)
-        && hex_equals(&buf[b + 1..c - 1], contents);
+        && value_offset.is_some_and(|o| contents_at(buf, o, b, c));
     let Some(end) = end.filter(|_| gap_ok) else {
         fail(
             &mut r,
@@ -450,7 +454,7 @@ fn validate_one(
         || buf[end..]
             .iter()
             .all(|b| crate::pdf::find(b" \r\n\t\0", &[*b]).is_some());
-    if !r.covers_whole_document && !doc.revision_ends.contains(&end) {
+    if !r.covers_whole_document && !is_revision_end(buf, end) {
         fail(
             &mut r,
             Indication::TotalFailed,
@@ -467,7 +471,7 @@ fn validate_one(
     let signer_cert;
     let mut best_time = None;
     if kind == SignatureKind::DocumentTimestamp {
-        match tsa::check_token(contents, &range_digest) {
+        match tsa::check_token(contents, &range_digest, &cfg.certs) {
             Err(why) => {
                 fail(
                     &mut r,
@@ -512,7 +516,7 @@ fn validate_one(
             }
         }
     } else {
-        let parsed = match cms::parse(contents) {
+        let parsed = match cms::parse(contents, &cfg.certs) {
             Ok(p) => p,
             Err(why) => {
                 fail(
@@ -568,7 +572,7 @@ fn validate_one(
         }
         if let Some(token) = &checked.timestamp_token {
             let sig_value = checked.signature_value.clone();
-            match tsa::check_token(token, &|alg| alg.digest(&[&sig_value])) {
+            match tsa::check_token(token, &|alg| alg.digest(&[&sig_value]), &cfg.certs) {
                 Ok(stamp) => {
                     let intact =
                         stamp.imprint_ok && stamp.checked.digest_ok && stamp.checked.signature_ok;
@@ -742,25 +746,31 @@ fn fail(r: &mut SignatureReport, i: Indication, s: SubIndication, why: &str) {
     r.details.push(why.to_owned());
 }
 
-/// True when the hex digits `hex` encode exactly `value` followed only by
-/// zero padding.
-fn hex_equals(hex: &[u8], value: &[u8]) -> bool {
-    if hex.len() % 2 != 0 || hex.len() / 2 < value.len() {
+/// True when the signature dictionary at `offset` has its (first)
+/// `/Contents` hex string exactly at `start..end`: the gap in the byte range
+/// is this signature's value and nothing else.
+fn contents_at(buf: &[u8], offset: usize, start: usize, end: usize) -> bool {
+    let mut lx = Lexer::new(buf, offset);
+    let header_ok =
+        lx.unsigned().is_ok() && lx.unsigned().is_ok() && lx.expect_keyword(b"obj").is_ok();
+    lx.skip_ws();
+    if !header_ok || !buf[lx.pos..].starts_with(b"<<") {
         return false;
     }
-    hex.chunks_exact(2).enumerate().all(|(i, pair)| {
-        match (hex_digit(pair[0]), hex_digit(pair[1])) {
-            (Some(h), Some(l)) => h << 4 | l == value.get(i).copied().unwrap_or(0),
-            _ => false,
+    lx.pos += 2;
+    for _ in 0..1000 {
+        let Ok(Object::Name(key)) = lx.object() else {
+            return false;
+        };
+        lx.skip_ws();
+        if key == b"Contents" {
+            return lx.pos == start
+                && buf.get(start + 1) != Some(&b'<')
+                && memchr::memchr(b'>', &buf[start..]) == Some(end - 1 - start);
         }
-    })
-}
-
-fn hex_digit(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+        if lx.object().is_err() {
+            return false;
+        }
     }
+    false
 }

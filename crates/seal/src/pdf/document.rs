@@ -37,8 +37,6 @@ pub struct Section {
 pub struct Document<'a> {
     pub buf: &'a [u8],
     pub sections: Vec<Section>,
-    /// Offsets just past each `%%EOF` marker (and its end-of-line).
-    pub revision_ends: Vec<usize>,
     /// Objects already parsed, by file offset: validation looks at the
     /// same few objects from several angles.
     parsed: RefCell<HashMap<usize, Object>>,
@@ -63,7 +61,6 @@ impl<'a> Document<'a> {
         let mut doc = Document {
             buf,
             sections: Vec::new(),
-            revision_ends: revision_ends(buf),
             parsed: RefCell::default(),
         };
         let mut next = Some(start);
@@ -455,20 +452,18 @@ pub fn last_startxref(buf: &[u8]) -> ParseResult<usize> {
         })
 }
 
-/// Offsets just past every `%%EOF` marker and the end-of-line after it.
-pub fn revision_ends(buf: &[u8]) -> Vec<usize> {
-    memchr::memmem::find_iter(buf, b"%%EOF")
-        .map(|p| {
-            let mut end = p + 5;
-            if buf.get(end) == Some(&b'\r') {
-                end += 1;
-            }
-            if buf.get(end) == Some(&b'\n') {
-                end += 1;
-            }
-            end
-        })
-        .collect()
+/// Whether `end` is just past an `%%EOF` marker (and its end-of-line):
+/// the end of a revision.
+pub fn is_revision_end(buf: &[u8], end: usize) -> bool {
+    let Some(head) = buf.get(..end) else {
+        return false;
+    };
+    let head = head
+        .strip_suffix(b"\r\n")
+        .or_else(|| head.strip_suffix(b"\n"))
+        .or_else(|| head.strip_suffix(b"\r"))
+        .unwrap_or(head);
+    head.ends_with(b"%%EOF")
 }
 
 fn unpredict_png(data: &[u8], columns: usize) -> Option<Vec<u8>> {

@@ -5,8 +5,8 @@ mod document;
 mod object;
 mod write;
 
-pub use document::{last_startxref, Document, Entry, Section};
-pub use object::{find, Dict, ObjRef, Object, ParseError, Stream};
+pub use document::{is_revision_end, last_startxref, Document, Entry, Section};
+pub use object::{find, Dict, Lexer, ObjRef, Object, ParseError, Stream};
 pub use write::{serialize, Update};
 
 /// A PDF text string: PDFDocEncoding-compatible ASCII as is, anything else

@@ -450,13 +450,28 @@ impl<'a> Lexer<'a> {
 }
 
 pub fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+    match HEX[usize::from(b)] {
+        0xff => None,
+        v => Some(v),
     }
 }
+
+/// Hex digit values; 0xff for anything else.
+const HEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 pub fn parse_unsigned(tok: &[u8]) -> Option<u64> {
     if tok.is_empty() || tok.len() > 19 || !tok.iter().all(u8::is_ascii_digit) {
