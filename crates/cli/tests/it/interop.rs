@@ -201,6 +201,23 @@ fn coffre_accepts_pyhanko_signatures() {
         }
     }
 
+    // A document time-stamp after the signature: both pass, and the
+    // signature reports the stamp as an allowed change.
+    let (code, report) = verify_json(&[root.clone()], &signed.join("doc-timestamped.pdf"));
+    let kinds: Vec<&str> = report["signatures"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|s| s["kind"].as_str()).collect())
+        .unwrap_or_default();
+    let first = &report["signatures"][0];
+    if code != Some(0)
+        || report["status"] != "TOTAL_PASSED"
+        || kinds != ["signature", "document_timestamp"]
+        || first["covers_whole_document"] != false
+        || first["modified_after_sealing"] != false
+    {
+        failures.push(format!("doc-timestamped.pdf:\n{report:#}"));
+    }
+
     // Theirs fail like ours: without the root, and once changed.
     let ecdsa = signed.join("ecdsa-pades.pdf");
     let (code, report) = verify_json(&[], &ecdsa);

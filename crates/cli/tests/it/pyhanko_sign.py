@@ -99,6 +99,14 @@ def main() -> int:
     sign(out / "timestamped.pdf", pdf, ecdsa, signers.PdfSignatureMetadata(
         field_name="Signature1", subfilter=pades, md_algorithm="sha256",
     ), timestamper=timestamper)
+
+    # A document time-stamp (ETSI.RFC3161) added to a signed file, as an
+    # archive service would: the signature stays valid, the stamp too.
+    with open(out / "timestamped.pdf", "rb") as f:
+        stamped = signers.PdfTimeStamper(timestamper).timestamp_pdf(
+            IncrementalPdfFileWriter(f), "sha256", in_place=False,
+        )
+    (out / "doc-timestamped.pdf").write_bytes(stamped.getvalue())
     return 0
 
 
