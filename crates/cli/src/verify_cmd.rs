@@ -4,8 +4,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use coffre_seal::{
-    Certificate, Crl, Indication, Report, SignatureKind, SignatureReport, Status, UnixTime,
-    ValidationConfig,
+    Certificate, Crl, Indication, Report, SignatureKind, SignatureReport, Status, SubIndication,
+    UnixTime, ValidationConfig,
 };
 use rayon::prelude::*;
 use serde::Serialize;
@@ -304,7 +304,9 @@ fn human(file: &Path, r: &Result<Report, String>, lang: Lang) -> String {
                 t("aucun", "none")
             )),
         }
-        let intact = if s.modified_after_sealing {
+        let changed =
+            s.modified_after_sealing || s.sub_indication == Some(SubIndication::HashFailure);
+        let intact = if changed {
             t(
                 "NON — le document a été modifié après le scellement",
                 "NO — the document was changed after sealing",
@@ -349,8 +351,21 @@ fn human(file: &Path, r: &Result<Report, String>, lang: Lang) -> String {
                 t("non vérifiée", "not checked")
             }
         ));
-        for d in &s.details {
-            out.push_str(&format!("    - {d}\n"));
+        if let Some(sub) = s.sub_indication {
+            out.push_str(&format!(
+                "    {}: {}\n",
+                t("Motif", "Reason"),
+                reason(sub, fr)
+            ));
+        }
+        if !s.details.is_empty() {
+            out.push_str(&format!(
+                "    {}:\n",
+                t("Détails techniques (en anglais)", "Technical details")
+            ));
+            for d in &s.details {
+                out.push_str(&format!("    - {d}\n"));
+            }
         }
     }
     out.push_str(&format!(
@@ -359,4 +374,33 @@ fn human(file: &Path, r: &Result<Report, String>, lang: Lang) -> String {
         rep.validation_time.to_rfc3339()
     ));
     out
+}
+
+/// What a sub-indication means for the person holding the document.
+fn reason(sub: SubIndication, fr: bool) -> &'static str {
+    use SubIndication::*;
+    match (sub, fr) {
+        (HashFailure, true) => "le document a été modifié après avoir été scellé",
+        (HashFailure, false) => "the document was changed after it was sealed",
+        (SigCryptoFailure, true) => "la valeur du sceau est fausse : il n'a pas été apposé par ce certificat",
+        (SigCryptoFailure, false) => "the seal value is wrong: it was not made with this certificate",
+        (FormatFailure, true) => "le sceau est mal formé ou ne couvre pas le document",
+        (FormatFailure, false) => "the seal is malformed or does not cover the document",
+        (NoCertificateChainFound, true) => "le certificat du sceau ne mène à aucune autorité de confiance (importez la racine de l'émetteur)",
+        (NoCertificateChainFound, false) => "the seal certificate leads to no trusted authority (import the issuer's root)",
+        (NoSigningCertificateFound, true) => "le certificat du sceau manque",
+        (NoSigningCertificateFound, false) => "the seal certificate is missing",
+        (ChainConstraintsFailure, true) => "un certificat de la chaîne n'a pas le droit de faire ce qu'il fait",
+        (ChainConstraintsFailure, false) => "a certificate in the chain is not allowed to do what it does",
+        (OutOfBoundsNoPoe, true) => "le certificat du sceau a expiré et aucun horodatage ne prouve que le sceau est antérieur",
+        (OutOfBoundsNoPoe, false) => "the seal certificate has expired and no time-stamp proves the seal is older",
+        (RevokedNoPoe, true) => "le certificat du sceau est révoqué et rien ne prouve que le sceau est antérieur à la révocation",
+        (RevokedNoPoe, false) => "the seal certificate is revoked and nothing proves the seal predates the revocation",
+        (Revoked, true) => "le certificat du sceau était déjà révoqué quand le sceau a été apposé",
+        (Revoked, false) => "the seal certificate was already revoked when the seal was made",
+        (NotYetValid, true) => "le certificat du sceau n'est pas encore valide",
+        (NotYetValid, false) => "the seal certificate is not valid yet",
+        (_, true) => "l'algorithme du sceau n'est pas accepté",
+        (_, false) => "the seal's algorithm is not accepted",
+    }
 }

@@ -7,6 +7,7 @@
 #[path = "../../../seal/tests/support/sample.rs"]
 mod sample;
 
+mod cli;
 mod interop;
 
 use std::ffi::OsStr;
