@@ -225,7 +225,7 @@ impl der::FixedTag for RawSet {
 
 impl<'a> der::DecodeValue<'a> for RawSet {
     fn decode_value<R: der::Reader<'a>>(reader: &mut R, header: der::Header) -> der::Result<Self> {
-        let mut body = reader.read_vec(header.length)?;
+        let body = reader.read_vec(header.length)?;
         let mut items = Vec::new();
         let mut rest: &[u8] = &body;
         while !rest.is_empty() {
@@ -233,10 +233,12 @@ impl<'a> der::DecodeValue<'a> for RawSet {
             let h = der::Header::decode(&mut r)?;
             let total = (h.encoded_len()? + h.length)?;
             let total = usize::try_from(total)?;
-            items.push(rest[..total].to_vec());
-            rest = &rest[total..];
+            let (item, tail) = rest.split_at_checked(total).ok_or_else(|| {
+                der::Error::incomplete(der::Length::try_from(rest.len()).unwrap_or_default())
+            })?;
+            items.push(item.to_vec());
+            rest = tail;
         }
-        body.clear();
         Ok(RawSet(items))
     }
 }

@@ -10,6 +10,8 @@ use crate::oid;
 use crate::validate::ValidationConfig;
 
 const MAX_DEPTH: usize = 8;
+/// Most issuer candidates tried while building one path.
+const MAX_CANDIDATES: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Purpose {
@@ -45,12 +47,14 @@ pub(crate) fn validate_path(
 ) -> Result<PathOk, PathProblem> {
     let pool: Vec<&Certificate> = cfg.anchors.iter().chain(carried.iter()).collect();
     let mut path = vec![leaf.clone()];
-    if !build(&mut path, &pool, cfg) {
+    let mut budget = MAX_CANDIDATES;
+    if !build(&mut path, &pool, cfg, &mut budget) {
         // Then with the validation data the file embeds.
         let dss_certs = dss.certs();
         let pool: Vec<&Certificate> = pool.into_iter().chain(dss_certs.iter()).collect();
         path.truncate(1);
-        if !build(&mut path, &pool, cfg) {
+        let mut budget = MAX_CANDIDATES;
+        if !build(&mut path, &pool, cfg, &mut budget) {
             return Err(PathProblem::NoChain);
         }
     }
@@ -157,7 +161,12 @@ pub(crate) fn validate_path(
 }
 
 /// Extends `path` (leaf only at first) up to a trust anchor, depth first.
-fn build(path: &mut Vec<Certificate>, pool: &[&Certificate], cfg: &ValidationConfig) -> bool {
+fn build(
+    path: &mut Vec<Certificate>,
+    pool: &[&Certificate],
+    cfg: &ValidationConfig,
+    budget: &mut usize,
+) -> bool {
     let Some(cur) = path.last().cloned() else {
         return false;
     };
@@ -172,6 +181,11 @@ fn build(path: &mut Vec<Certificate>, pool: &[&Certificate], cfg: &ValidationCon
         if !cand.issued(issuer_name) || path.iter().any(|p| p == *cand) {
             continue;
         }
+        // Many look-alike issuers must not make the search explode.
+        if *budget == 0 {
+            return false;
+        }
+        *budget -= 1;
         if !cfg
             .verified
             .check(cur.der(), cand.der(), || cur.signed_by(cand))
@@ -179,7 +193,7 @@ fn build(path: &mut Vec<Certificate>, pool: &[&Certificate], cfg: &ValidationCon
             continue;
         }
         path.push((*cand).clone());
-        if build(path, pool, cfg) {
+        if build(path, pool, cfg, budget) {
             return true;
         }
         path.pop();

@@ -203,7 +203,10 @@ fn coffre_accepts_pyhanko_signatures() {
 
     // A document time-stamp after the signature: both pass, and the
     // signature reports the stamp as an allowed change.
-    let (code, report) = verify_json(&[root.clone()], &signed.join("doc-timestamped.pdf"));
+    let (code, report) = verify_json(
+        std::slice::from_ref(&root),
+        &signed.join("doc-timestamped.pdf"),
+    );
     let kinds: Vec<&str> = report["signatures"]
         .as_array()
         .map(|a| a.iter().filter_map(|s| s["kind"].as_str()).collect())
