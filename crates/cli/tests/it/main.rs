@@ -9,6 +9,7 @@ mod sample;
 
 mod cli;
 mod interop;
+mod tsa_http;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
