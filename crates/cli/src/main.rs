@@ -2,6 +2,7 @@
 
 #![forbid(unsafe_code)]
 
+mod files;
 mod pki_cmd;
 mod seal_cmd;
 mod verify_cmd;

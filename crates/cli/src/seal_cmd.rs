@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
-use coffre_seal::{Certificate, Crl, Level, LocalTsa, SealConfig, SigningKey, TimeStamper};
+use coffre_seal::{Certificate, Level, LocalTsa, SealConfig, TimeStamper};
 use rayon::prelude::*;
+
+use crate::files;
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("output").required(true).args(["out", "out_dir"])))]
@@ -62,24 +64,12 @@ enum LevelArg {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let key = SigningKey::from_pem(&read_text(&args.key)?)
-        .with_context(|| format!("reading {}", args.key.display()))?;
-    let mut chain = Certificate::from_pem_chain(&read_text(&args.cert)?)
-        .with_context(|| format!("reading {}", args.cert.display()))?;
+    let key = files::key(&args.key)?;
+    let mut chain = files::certs(&args.cert)?;
     if let Some(path) = &args.chain {
-        chain.extend(
-            Certificate::from_pem_chain(&read_text(path)?)
-                .with_context(|| format!("reading {}", path.display()))?,
-        );
+        chain.extend(files::certs(path)?);
     }
-    let crls = args
-        .crl
-        .iter()
-        .map(|p| {
-            let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-            Crl::from_pem_or_der(&bytes).with_context(|| format!("reading {}", p.display()))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let crls = files::crls(&args.crl)?;
     let level = match args.level {
         LevelArg::BB => Level::BB,
         LevelArg::BT => Level::BT,
@@ -90,10 +80,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let timestamper: Option<&dyn TimeStamper> = match (&args.tsa_key, &args.tsa_cert, &args.tsa_url)
     {
         (Some(k), Some(c), _) => {
-            let tsa_key = SigningKey::from_pem(&read_text(k)?)
-                .with_context(|| format!("reading {}", k.display()))?;
-            let mut tsa_chain = Certificate::from_pem_chain(&read_text(c)?)
-                .with_context(|| format!("reading {}", c.display()))?;
+            let tsa_key = files::key(k)?;
+            let mut tsa_chain = files::certs(c)?;
             // The TSA's issuers, when they are the seal's too, go in its tokens.
             complete_chain(&mut tsa_chain, &chain);
             local = LocalTsa::new(tsa_key, tsa_chain, crate::now)
@@ -186,10 +174,6 @@ fn complete_chain(chain: &mut Vec<Certificate>, pool: &[Certificate]) {
         };
         chain.push(issuer.clone());
     }
-}
-
-fn read_text(p: &Path) -> Result<String> {
-    std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
 }
 
 /// An RFC 3161 server reached over HTTP(S).

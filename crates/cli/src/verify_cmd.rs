@@ -4,11 +4,13 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use coffre_seal::{
-    Certificate, Crl, Indication, Report, SignatureKind, SignatureReport, Status, SubIndication,
-    UnixTime, ValidationConfig,
+    Indication, Report, SignatureKind, SignatureReport, Status, SubIndication, UnixTime,
+    ValidationConfig,
 };
 use rayon::prelude::*;
 use serde::Serialize;
+
+use crate::files;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -81,21 +83,9 @@ struct ChangeJson {
 pub fn run(args: Args) -> Result<ExitCode> {
     let mut anchors = Vec::new();
     for p in &args.trust {
-        let text =
-            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-        anchors.extend(
-            Certificate::from_pem_chain(&text)
-                .with_context(|| format!("reading {}", p.display()))?,
-        );
+        anchors.extend(files::certs(p)?);
     }
-    let crls = args
-        .crl
-        .iter()
-        .map(|p| {
-            let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-            Crl::from_pem_or_der(&bytes).with_context(|| format!("reading {}", p.display()))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let crls = files::crls(&args.crl)?;
     let time = match &args.at {
         Some(s) => parse_utc(s)?,
         None => crate::now(),
