@@ -5,6 +5,7 @@
 mod files;
 mod pki_cmd;
 mod seal_cmd;
+mod serve_cmd;
 mod verify_cmd;
 
 use std::process::ExitCode;
@@ -28,6 +29,13 @@ enum Command {
     Seal(seal_cmd::Args),
     /// Verify the seals of PDF documents, offline
     Verify(verify_cmd::Args),
+    /// Run the safe service (SQLite and a local folder unless told otherwise)
+    Serve(serve_cmd::ServeArgs),
+    /// Operator tasks
+    Admin {
+        #[command(subcommand)]
+        command: serve_cmd::AdminCommand,
+    },
     /// Test and demo PKI
     Pki {
         #[command(subcommand)]
@@ -52,6 +60,8 @@ fn main() -> ExitCode {
         Command::Seal(args) => seal_cmd::run(args),
         Command::Verify(args) => verify_cmd::run(args),
         Command::Pki { command } => pki_cmd::run(command),
+        Command::Serve(args) => serve_cmd::serve(args),
+        Command::Admin { command } => serve_cmd::admin(command),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,281 @@
+//! A typed async client of the Coffre API, for the desktop app, the CLI and
+//! tests. Errors arrive as `{code, message}` and become [`Error::Api`]
+//! with an [`ErrorCode`].
+
+use bytes::Bytes;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::types::*;
+
+/// What the server said went wrong, as a caller can act on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    InvalidRequest,
+    Unauthorized,
+    NotFound,
+    UnknownStudent,
+    StudentRefused,
+    WrongCode,
+    CodeExpired,
+    TooManyAttempts,
+    InstitutionalEmail,
+    EmailInUse,
+    WrongStep,
+    AlreadyFinalised,
+    NotPdf,
+    SealInvalid,
+    TooLarge,
+    Internal,
+    /// A code this client does not know (a newer server).
+    Other(String),
+}
+
+impl ErrorCode {
+    pub fn parse(code: &str) -> ErrorCode {
+        use ErrorCode::*;
+        match code {
+            "invalid_request" => InvalidRequest,
+            "unauthorized" => Unauthorized,
+            "not_found" => NotFound,
+            "unknown_student" => UnknownStudent,
+            "student_refused" => StudentRefused,
+            "wrong_code" => WrongCode,
+            "code_expired" => CodeExpired,
+            "too_many_attempts" => TooManyAttempts,
+            "institutional_email" => InstitutionalEmail,
+            "email_in_use" => EmailInUse,
+            "wrong_step" => WrongStep,
+            "already_finalised" => AlreadyFinalised,
+            "not_pdf" => NotPdf,
+            "seal_invalid" => SealInvalid,
+            "too_large" => TooLarge,
+            "internal" => Internal,
+            other => Other(other.to_owned()),
+        }
+    }
+}
+
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with an error.
+    Api {
+        status: u16,
+        code: ErrorCode,
+        message: String,
+    },
+    /// The server could not be reached, or the connection broke.
+    Transport(reqwest::Error),
+    /// The answer was not what the API promises.
+    Protocol(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Api { message, .. } => f.write_str(message),
+            Error::Transport(e) => write!(f, "cannot reach the Coffre server: {e}"),
+            Error::Protocol(e) => write!(f, "unexpected answer from the Coffre server: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Error {
+    /// The API error code, if the server gave one.
+    pub fn code(&self) -> Option<&ErrorCode> {
+        match self {
+            Error::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// A connection to one Coffre server, with an optional bearer token (a
+/// student session or an organisation API key).
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Client {
+    /// `base_url` like `http://127.0.0.1:8080`. No proxy is used.
+    pub fn new(base_url: &str) -> Result<Client> {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(Error::Transport)?;
+        Ok(Client {
+            http,
+            base: base_url.trim_end_matches('/').to_owned(),
+            token: None,
+        })
+    }
+
+    /// The same connection, authenticated with `token`.
+    pub fn with_token(&self, token: &str) -> Client {
+        Client {
+            token: Some(token.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let req = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
+    async fn send(req: RequestBuilder) -> Result<reqwest::Response> {
+        let resp = req.send().await.map_err(Error::Transport)?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(Error::Transport)?;
+        match serde_json::from_slice::<ErrorBody>(&body) {
+            Ok(e) => Err(Error::Api {
+                status,
+                code: ErrorCode::parse(&e.code),
+                message: e.message,
+            }),
+            Err(_) => Err(Error::Protocol(format!(
+                "HTTP {status}: {}",
+                String::from_utf8_lossy(&body[..body.len().min(200)])
+            ))),
+        }
+    }
+
+    async fn json<T: DeserializeOwned>(req: RequestBuilder) -> Result<T> {
+        let resp = Self::send(req).await?;
+        let bytes = resp.bytes().await.map_err(Error::Transport)?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(e.to_string()))
+    }
+
+    async fn post_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        Self::json(self.request(Method::POST, path).json(body)).await
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        Self::json(self.request(Method::GET, path)).await
+    }
+
+    // ---- Operator ----
+
+    pub async fn trust(&self) -> Result<TrustMaterial> {
+        self.get_json("/api/v1/trust").await
+    }
+
+    /// Sends a DER `TimeStampReq`, returns the DER `TimeStampResp`.
+    pub async fn timestamp(&self, request: Vec<u8>) -> Result<Bytes> {
+        let req = self
+            .request(Method::POST, "/tsa")
+            .header("Content-Type", "application/timestamp-query")
+            .body(request);
+        Self::send(req)
+            .await?
+            .bytes()
+            .await
+            .map_err(Error::Transport)
+    }
+
+    // ---- Organisation ----
+
+    pub async fn import_roster(&self, csv: String) -> Result<RosterImport> {
+        Self::json(
+            self.request(Method::POST, "/api/v1/org/roster")
+                .header("Content-Type", "text/csv")
+                .body(csv),
+        )
+        .await
+    }
+
+    pub async fn student_status(&self, student_number: &str) -> Result<AccountStatus> {
+        self.get_json(&format!("/api/v1/org/students/{student_number}/status"))
+            .await
+    }
+
+    pub async fn deposit(&self, params: &DepositParams, pdf: Vec<u8>) -> Result<Deposit> {
+        Self::json(
+            self.request(Method::POST, "/api/v1/org/deposits")
+                .query(params)
+                .header("Content-Type", "application/pdf")
+                .body(pdf),
+        )
+        .await
+    }
+
+    // ---- Finalisation ----
+
+    pub async fn identify(&self, req: &Identify) -> Result<Identified> {
+        self.post_json("/api/v1/activation/identify", req).await
+    }
+
+    pub async fn choose_email(&self, req: &ChooseEmail) -> Result<EmailCodeSent> {
+        self.post_json("/api/v1/activation/email", req).await
+    }
+
+    pub async fn verify_email(&self, req: &VerifyEmail) -> Result<()> {
+        Self::send(
+            self.request(Method::POST, "/api/v1/activation/verify-email")
+                .json(req),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn complete(&self, req: &Complete) -> Result<Session> {
+        self.post_json("/api/v1/activation/complete", req).await
+    }
+
+    // ---- Student ----
+
+    pub async fn sign_in(&self, req: &SignIn) -> Result<Session> {
+        self.post_json("/api/v1/session", req).await
+    }
+
+    pub async fn sign_out(&self) -> Result<()> {
+        Self::send(self.request(Method::DELETE, "/api/v1/session")).await?;
+        Ok(())
+    }
+
+    pub async fn me(&self) -> Result<Me> {
+        self.get_json("/api/v1/me").await
+    }
+
+    pub async fn organisations(&self) -> Result<Vec<Organisation>> {
+        self.get_json("/api/v1/organisations").await
+    }
+
+    pub async fn documents(&self, q: &DocumentQuery) -> Result<DocumentPage> {
+        Self::json(self.request(Method::GET, "/api/v1/documents").query(q)).await
+    }
+
+    pub async fn document(&self, id: &str) -> Result<DocumentInfo> {
+        self.get_json(&format!("/api/v1/documents/{id}")).await
+    }
+
+    pub async fn document_content(&self, id: &str) -> Result<Bytes> {
+        let resp =
+            Self::send(self.request(Method::GET, &format!("/api/v1/documents/{id}/content")))
+                .await?;
+        if resp.status() != StatusCode::OK {
+            return Err(Error::Protocol(format!("HTTP {}", resp.status())));
+        }
+        resp.bytes().await.map_err(Error::Transport)
+    }
+}

@@ -1,0 +1,261 @@
+//! The JSON shapes of the Coffre HTTP API, shared by the server and its
+//! clients. Paths are relative to the server's base URL.
+
+use serde::{Deserialize, Serialize};
+
+/// Every error body: a stable machine code and a sentence for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
+
+// ---- Operator -------------------------------------------------------------
+
+/// `GET /api/v1/trust`: what a client needs to validate seals offline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustMaterial {
+    /// PEM certificates of the operator's roots.
+    pub anchors: Vec<String>,
+    /// PEM CRLs of the operator's CAs.
+    pub crls: Vec<String>,
+}
+
+// ---- Organisation API (Authorization: Bearer <organisation API key>) ------
+
+/// One roster row as the organisation sends it (CSV in the request body:
+/// `student_number,last_name,first_name,birth_date,institutional_email[,refused]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterRow {
+    pub student_number: String,
+    pub last_name: String,
+    pub first_name: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+    pub institutional_email: String,
+    #[serde(default)]
+    pub refused: bool,
+}
+
+/// `POST /api/v1/org/roster` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterImport {
+    /// Safes pre-created by this import, with their single-use codes.
+    pub created: Vec<ActivationCode>,
+    /// Rows recorded as refused (no safe).
+    pub refused: Vec<String>,
+    /// Rows already known, left as they were.
+    pub unchanged: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivationCode {
+    pub student_number: String,
+    pub activation_code: String,
+}
+
+/// The account status an organisation or a student can check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountState {
+    NotProvisioned,
+    PreCreated,
+    Refused,
+    Finalised,
+}
+
+/// `GET /api/v1/org/students/{student_number}/status`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountStatus {
+    pub student_number: String,
+    pub status: AccountState,
+    /// `c•••••@example.org` when finalised.
+    pub masked_email: Option<String>,
+    /// The organisation marked the student as former.
+    pub former: bool,
+}
+
+/// Kinds of document in a safe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    Transcript,
+    CertificateOfAchievement,
+    Diploma,
+    Identity,
+    Invoice,
+    Other,
+}
+
+impl DocumentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::Transcript => "transcript",
+            DocumentKind::CertificateOfAchievement => "certificate_of_achievement",
+            DocumentKind::Diploma => "diploma",
+            DocumentKind::Identity => "identity",
+            DocumentKind::Invoice => "invoice",
+            DocumentKind::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DocumentKind> {
+        Some(match s {
+            "transcript" => DocumentKind::Transcript,
+            "certificate_of_achievement" => DocumentKind::CertificateOfAchievement,
+            "diploma" => DocumentKind::Diploma,
+            "identity" => DocumentKind::Identity,
+            "invoice" => DocumentKind::Invoice,
+            "other" => DocumentKind::Other,
+            _ => return None,
+        })
+    }
+}
+
+/// Query of `POST /api/v1/org/deposits` (the body is the sealed PDF).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepositParams {
+    pub student_number: String,
+    pub kind: DocumentKind,
+    pub title: String,
+    /// `2025-2026`.
+    pub academic_year: String,
+}
+
+/// `POST /api/v1/org/deposits` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deposit {
+    pub document_id: String,
+    /// Hex SHA-256 of the PDF.
+    pub sha256: String,
+    /// The same document was already deposited for this student.
+    pub already_deposited: bool,
+}
+
+// ---- Finalisation, three steps ---------------------------------------------
+
+/// Step 1, *Identifiez-vous*: `POST /api/v1/activation/identify`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identify {
+    pub student_number: String,
+    pub activation_code: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identified {
+    /// Carries the activation through the next steps.
+    pub activation_token: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub organisation: String,
+}
+
+/// Step 2, *Vérifiez votre adresse e-mail*: `POST /api/v1/activation/email`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChooseEmail {
+    pub activation_token: String,
+    pub email: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailCodeSent {
+    /// Set when the address looks like a work address (the seed's warning).
+    pub warning: Option<String>,
+    /// Seconds the 6-digit code stays valid.
+    pub expires_in: u64,
+}
+
+/// `POST /api/v1/activation/verify-email`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyEmail {
+    pub activation_token: String,
+    pub code: String,
+}
+
+/// Step 3, *Associez votre Digiposte*: `POST /api/v1/activation/complete`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Complete {
+    pub activation_token: String,
+    pub safe: SafeChoice,
+}
+
+/// "Do you already have a safe?"
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "choice", rename_all = "snake_case")]
+pub enum SafeChoice {
+    /// Yes: sign in to it; the organisation is added to it.
+    Existing { email: String, password: String },
+    /// No: create it with this password (the verified e-mail signs in).
+    New { password: String },
+}
+
+/// Sign-in and finalisation answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// Bearer token for the student API.
+    pub token: String,
+    pub expires_at: i64,
+}
+
+// ---- Student API (Authorization: Bearer <session token>) ------------------
+
+/// `POST /api/v1/session`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignIn {
+    pub email: String,
+    pub password: String,
+}
+
+/// `GET /api/v1/me`: the account menu (the circle with the initials).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub initials: String,
+    pub used_bytes: u64,
+    pub quota_bytes: u64,
+}
+
+/// `GET /api/v1/documents` query.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentQuery {
+    pub organisation: Option<String>,
+    pub kind: Option<DocumentKind>,
+    pub year: Option<String>,
+    /// Words of the title.
+    pub q: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentInfo {
+    pub id: String,
+    pub title: String,
+    pub kind: DocumentKind,
+    /// The depositing organisation; `None` for the student's own upload.
+    pub organisation: Option<String>,
+    pub academic_year: Option<String>,
+    pub size: u64,
+    pub sha256: String,
+    pub created_at: i64,
+    /// Deposited by an organisation with a seal.
+    pub sealed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentPage {
+    pub documents: Vec<DocumentInfo>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// `GET /api/v1/organisations`: the *Organismes* tab.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organisation {
+    pub name: String,
+    /// Still a student there (false once marked former).
+    pub current: bool,
+}

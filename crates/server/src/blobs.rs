@@ -1,0 +1,117 @@
+//! Document bytes, content-addressed by SHA-256, in a local folder or any
+//! S3-compatible store through `object_store` (the same code path).
+//! A blob is written before the row that names it commits; blobs no row
+//! names are collected by [`Blobs::collect_orphans`].
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as StorePath;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+
+#[derive(Clone, Debug)]
+pub struct Blobs {
+    store: Arc<dyn ObjectStore>,
+}
+
+impl Blobs {
+    /// `None`: `DATA_DIR/blobs`. `s3://bucket` reads the usual AWS
+    /// variables; `endpoint`, `region` and `allow_http` may be given as query
+    /// parameters (`s3://bucket?endpoint=http://127.0.0.1:9000&allow_http=true`).
+    pub fn open(url: Option<&str>, data_dir: &Path) -> Result<Blobs> {
+        let store: Arc<dyn ObjectStore> = match url {
+            None => {
+                let dir = data_dir.join("blobs");
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+                Arc::new(LocalFileSystem::new_with_prefix(&dir).context("opening the blob folder")?)
+            }
+            Some(u) if u.starts_with("s3://") => {
+                let parsed = url::Url::parse(u).context("parsing --blob-url")?;
+                let bucket = parsed
+                    .host_str()
+                    .context("--blob-url needs a bucket: s3://bucket")?;
+                let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
+                for (k, v) in parsed.query_pairs() {
+                    b = match k.as_ref() {
+                        "endpoint" => b.with_endpoint(v.as_ref()),
+                        "region" => b.with_region(v.as_ref()),
+                        "allow_http" => b.with_allow_http(v == "true"),
+                        "access_key_id" => b.with_access_key_id(v.as_ref()),
+                        "secret_access_key" => b.with_secret_access_key(v.as_ref()),
+                        other => anyhow::bail!("unknown --blob-url parameter {other}"),
+                    };
+                }
+                Arc::new(b.build().context("configuring the S3 store")?)
+            }
+            Some(u) => {
+                let dir = Path::new(u.strip_prefix("file://").unwrap_or(u));
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+                Arc::new(LocalFileSystem::new_with_prefix(dir).context("opening the blob folder")?)
+            }
+        };
+        Ok(Blobs { store })
+    }
+
+    fn key(sha256_hex: &str) -> StorePath {
+        StorePath::from(format!(
+            "sha256/{}/{}",
+            &sha256_hex[..2.min(sha256_hex.len())],
+            sha256_hex
+        ))
+    }
+
+    /// Stores `bytes` under their digest (idempotent) and returns it.
+    pub async fn put(&self, bytes: Bytes) -> Result<String> {
+        let sha = coffre_seal::hex(&coffre_seal::sha256(&bytes));
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        match self
+            .store
+            .put_opts(&Self::key(&sha), PutPayload::from(bytes), opts)
+            .await
+        {
+            Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(sha),
+            Err(e) => Err(e).context("storing a blob"),
+        }
+    }
+
+    pub async fn get(&self, sha256_hex: &str) -> Result<Bytes> {
+        let got = self
+            .store
+            .get(&Self::key(sha256_hex))
+            .await
+            .context("reading a blob")?;
+        got.bytes().await.context("reading a blob")
+    }
+
+    pub async fn delete(&self, sha256_hex: &str) -> Result<()> {
+        match self.store.delete(&Self::key(sha256_hex)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e).context("deleting a blob"),
+        }
+    }
+
+    /// Every stored digest.
+    pub async fn list(&self) -> Result<Vec<String>> {
+        let prefix = StorePath::from("sha256");
+        let metas: Vec<_> = self
+            .store
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .context("listing blobs")?;
+        Ok(metas
+            .into_iter()
+            .filter_map(|m| m.location.filename().map(str::to_owned))
+            .collect())
+    }
+}

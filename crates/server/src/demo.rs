@@ -1,0 +1,109 @@
+//! `coffre serve --demo`: a demo university with three students, each with
+//! a sealed transcript and certificate of achievement waiting in a
+//! pre-created safe, and their activation codes printed.
+
+use anyhow::Result;
+use bytes::Bytes;
+use coffre_api::{DepositParams, DocumentKind, RosterRow};
+use coffre_seal::{Level, SealConfig};
+
+use crate::{documents, orgs, AppState};
+
+// Sample documents until crates/print makes real ones.
+#[path = "../../seal/tests/support/sample.rs"]
+mod sample;
+
+pub const DEMO_UNIVERSITY: &str = "Université Démo";
+
+/// What the demo created, to print.
+#[derive(Debug)]
+pub struct Demo {
+    pub api_key: String,
+    pub students: Vec<(String, String, String)>,
+}
+
+/// Creates the demo once; `None` when the data directory has it already.
+pub async fn seed(state: &AppState) -> Result<Option<Demo>> {
+    let exists = sqlx::query("SELECT id FROM organisations WHERE name = $1")
+        .bind(DEMO_UNIVERSITY)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    if exists.is_some() {
+        return Ok(None);
+    }
+    let org_keys = orgs::create(state, DEMO_UNIVERSITY, &["univ-demo.example".to_owned()]).await?;
+    let org = orgs::authenticate(state, &org_keys.api_key)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let people = [
+        ("20250001", "Dupont", "Camille", "2004-09-17"),
+        ("20250002", "Martin", "Lucas", "2003-02-28"),
+        ("20250003", "Bernard", "Inès", "2005-06-01"),
+    ];
+    let rows: Vec<RosterRow> = people
+        .iter()
+        .map(|(n, last, first, born)| RosterRow {
+            student_number: (*n).to_owned(),
+            last_name: (*last).to_owned(),
+            first_name: (*first).to_owned(),
+            birth_date: (*born).to_owned(),
+            institutional_email: format!(
+                "{}.{}@etu.univ-demo.example",
+                first.to_lowercase(),
+                last.to_lowercase()
+            ),
+            refused: false,
+        })
+        .collect();
+    let imported = orgs::import_roster(state, &org, &rows)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut chain = vec![org_keys.seal_cert.clone()];
+    chain.extend(org_keys.chain.iter().cloned());
+    let now = (state.clock)();
+    let cfg = SealConfig {
+        key: &org_keys.seal_key,
+        chain,
+        level: Level::BLt,
+        time: now,
+        timestamper: Some(&state.operator.tsa),
+        crls: state.operator.crls().to_vec(),
+        certify: false,
+        reason: Some("Original numérique / Digital original".into()),
+    };
+    let mut students = Vec::new();
+    for (i, ((number, last, first, _), code)) in people.iter().zip(&imported.created).enumerate() {
+        for (kind, title) in [
+            (
+                DocumentKind::Transcript,
+                "Relevé de notes / Transcript 2025-2026",
+            ),
+            (
+                DocumentKind::CertificateOfAchievement,
+                "Attestation de réussite / Certificate of achievement 2025-2026",
+            ),
+        ] {
+            let pdf =
+                sample::transcript_pdf(i as u64 * 2 + kind as u64, &format!("{first} {last}"));
+            let sealed = coffre_seal::seal(&pdf, &cfg)?;
+            let params = DepositParams {
+                student_number: (*number).to_owned(),
+                kind,
+                title: title.to_owned(),
+                academic_year: "2025-2026".to_owned(),
+            };
+            documents::deposit(state, &org, &params, Bytes::from(sealed))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        }
+        students.push((
+            (*number).to_owned(),
+            format!("{first} {last}"),
+            code.activation_code.clone(),
+        ));
+    }
+    Ok(Some(Demo {
+        api_key: org_keys.api_key,
+        students,
+    }))
+}

@@ -1,0 +1,99 @@
+//! The one error type of the HTTP edge: each variant is something a caller
+//! can act on, answered as `{code, message}` with its status. Internal
+//! failures are logged and answered without detail.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use coffre_api::ErrorBody;
+
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The request is malformed; the message says which field.
+    Invalid(String),
+    /// No or bad credentials (session token, API key, password).
+    Unauthorized,
+    /// No such thing for this caller (also for others' documents).
+    NotFound,
+    /// A student number this organisation has not imported.
+    UnknownStudent(String),
+    /// The student refused a safe in writing: nothing may be deposited.
+    StudentRefused(String),
+    /// A wrong e-mail code or activation code.
+    WrongCode,
+    /// The e-mail code expired; ask for a new one.
+    CodeExpired,
+    /// Too many attempts or requests; wait before trying again.
+    TooManyAttempts,
+    /// The organisation's own domain: the safe needs a personal address.
+    InstitutionalEmail,
+    /// Another safe uses this address.
+    EmailInUse,
+    /// This step is not the next one of the finalisation.
+    WrongStep(&'static str),
+    /// The student's safe is already finalised with this organisation.
+    AlreadyFinalised,
+    /// The body is not a PDF.
+    NotPdf,
+    /// The PDF's seal does not validate.
+    SealInvalid(String),
+    /// The body is larger than this endpoint accepts.
+    TooLarge,
+    Internal(anyhow::Error),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        use ApiError::*;
+        match self {
+            Invalid(m) => (StatusCode::BAD_REQUEST, "invalid_request", m.clone()),
+            Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Sign in again: the credentials are missing or wrong.".into()),
+            NotFound => (StatusCode::NOT_FOUND, "not_found", "No such resource.".into()),
+            UnknownStudent(n) => (StatusCode::NOT_FOUND, "unknown_student", format!("No student {n} in this organisation's roster.")),
+            StudentRefused(n) => (StatusCode::UNPROCESSABLE_ENTITY, "student_refused", format!("Student {n} refused a safe in writing: nothing can be deposited for them.")),
+            WrongCode => (StatusCode::BAD_REQUEST, "wrong_code", "This code is not right.".into()),
+            CodeExpired => (StatusCode::BAD_REQUEST, "code_expired", "This code has expired: ask for a new one.".into()),
+            TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", "Too many attempts: wait a few minutes, then ask for a new code.".into()),
+            InstitutionalEmail => (StatusCode::BAD_REQUEST, "institutional_email", "You must use a personal e-mail address, not your university's: you will keep your safe for life.".into()),
+            EmailInUse => (StatusCode::CONFLICT, "email_in_use", "A safe already uses this address: answer \"Yes, I already have a safe\" and sign in to it.".into()),
+            WrongStep(m) => (StatusCode::CONFLICT, "wrong_step", (*m).into()),
+            AlreadyFinalised => (StatusCode::CONFLICT, "already_finalised", "This safe is already finalised: sign in with your e-mail address and password.".into()),
+            NotPdf => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_pdf", "The document must be a PDF.".into()),
+            SealInvalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, "seal_invalid", format!("The document's seal does not validate: {m}")),
+            TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", "The request is too large.".into()),
+            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side; nothing was changed. Try again.".into()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(e) = &self {
+            tracing::error!("internal error: {e:#}");
+        }
+        let (status, code, message) = self.parts();
+        (
+            status,
+            Json(ErrorBody {
+                code: code.into(),
+                message,
+            }),
+        )
+            .into_response()
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        ApiError::Internal(e)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,125 @@
+//! The Coffre safe service: organisations deposit sealed originals into
+//! students' safes; students finalise their safe, sign in and read them.
+//! Axum over sqlx (SQLite or PostgreSQL) and object_store (a folder or S3).
+
+#![forbid(unsafe_code)]
+
+pub mod accounts;
+pub mod activation;
+pub mod blobs;
+pub mod db;
+pub mod demo;
+pub mod documents;
+pub mod error;
+pub mod limits;
+pub mod mail;
+pub mod operator;
+pub mod orgs;
+mod routes;
+pub mod secrets;
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use coffre_seal::UnixTime;
+
+pub use routes::router;
+
+/// Where the service keeps things and how it is reached.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// `postgres://…`; the default is SQLite in the data directory.
+    pub database_url: Option<String>,
+    /// `s3://bucket?…`; the default is `DATA_DIR/blobs`.
+    pub blob_url: Option<String>,
+    /// `smtp://…`; the default writes `.eml` files to `DATA_DIR/outbox`.
+    pub smtp_url: Option<String>,
+}
+
+/// The time, given to the service so tests can pin it.
+pub type Clock = Arc<dyn Fn() -> UnixTime + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        UnixTime(i64::try_from(secs).unwrap_or(i64::MAX))
+    })
+}
+
+/// Everything a request needs, shared by all handlers.
+pub struct Stores {
+    pub db: db::Db,
+    pub blobs: blobs::Blobs,
+    pub mailer: mail::Mailer,
+    pub operator: operator::Operator,
+    pub clock: Clock,
+    pub limits: limits::Limiter,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<Stores>);
+
+impl Deref for AppState {
+    type Target = Stores;
+
+    fn deref(&self) -> &Stores {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores")
+            .field("db", &self.db.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl AppState {
+    /// Opens (creating on first start) the data directory, database, blob
+    /// store, mailer and operator PKI.
+    pub async fn open(config: &ServerConfig, clock: Clock) -> Result<AppState> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating {}", config.data_dir.display()))?;
+        let db = db::Db::open(config.database_url.as_deref(), &config.data_dir).await?;
+        let blobs = blobs::Blobs::open(config.blob_url.as_deref(), &config.data_dir)?;
+        let mailer = mail::Mailer::open(config.smtp_url.as_deref(), &config.data_dir)?;
+        let operator = operator::Operator::open(&config.data_dir, clock.clone())?;
+        Ok(AppState(Arc::new(Stores {
+            db,
+            blobs,
+            mailer,
+            operator,
+            clock,
+            limits: limits::Limiter::default(),
+        })))
+    }
+}
+
+/// Serves until Ctrl-C. Prints the address it listens on.
+pub async fn serve(state: AppState, listen: SocketAddr) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr()?;
+    println!("Coffre is listening on http://{addr}");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving")
+}

@@ -1,0 +1,378 @@
+//! Organisations and their rosters (tables `organisations`, `enrolments`).
+
+use coffre_api::{AccountState, AccountStatus, ActivationCode, RosterImport, RosterRow};
+use coffre_seal::{Certificate, SigningKey};
+
+use crate::db::col;
+use crate::error::{ApiError, ApiResult};
+use crate::{secrets, AppState};
+
+/// An authenticated organisation.
+#[derive(Clone, Debug)]
+pub struct Org {
+    pub id: i64,
+    pub name: String,
+    pub domains: Vec<String>,
+}
+
+/// What `coffre admin org create` hands to the organisation, once.
+#[derive(Debug)]
+pub struct NewOrganisation {
+    pub api_key: String,
+    pub seal_key: SigningKey,
+    pub seal_cert: Certificate,
+    /// Issuers of the seal certificate, to embed in seals.
+    pub chain: Vec<Certificate>,
+}
+
+pub async fn create(
+    state: &AppState,
+    name: &str,
+    domains: &[String],
+) -> anyhow::Result<NewOrganisation> {
+    let name = name.trim();
+    anyhow::ensure!(!name.is_empty(), "an organisation needs a name");
+    anyhow::ensure!(
+        !domains.is_empty(),
+        "an organisation needs at least one --domain"
+    );
+    let domains: Vec<String> = domains
+        .iter()
+        .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+        .collect();
+    anyhow::ensure!(
+        domains
+            .iter()
+            .all(|d| d.contains('.') && !d.contains(',') && !d.contains(' ')),
+        "domains look like univ.example"
+    );
+    let now = (state.clock)();
+    let (seal_key, seal_cert, chain) = state.operator.issue_seal(name, now)?;
+    let api_key = format!("coffre_org_{}", secrets::token());
+    sqlx::query("INSERT INTO organisations (name, domains, api_key_hash, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(name)
+        .bind(domains.join(","))
+        .bind(secrets::hash(&api_key))
+        .bind(now.0)
+        .execute(&state.db.pool)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => anyhow::anyhow!("an organisation named {name} exists already"),
+            _ => anyhow::Error::from(e).context("recording the organisation"),
+        })?;
+    Ok(NewOrganisation {
+        api_key,
+        seal_key,
+        seal_cert,
+        chain,
+    })
+}
+
+pub async fn authenticate(state: &AppState, api_key: &str) -> ApiResult<Org> {
+    let row = sqlx::query("SELECT id, name, domains FROM organisations WHERE api_key_hash = $1")
+        .bind(secrets::hash(api_key))
+        .fetch_optional(&state.db.pool)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let domains: String = col(&row, "domains")?;
+    Ok(Org {
+        id: col(&row, "id")?,
+        name: col(&row, "name")?,
+        domains: domains.split(',').map(str::to_owned).collect(),
+    })
+}
+
+/// Parses and checks a whole roster; every bad row is reported with its
+/// line number, and nothing is imported unless every row is good.
+pub fn parse_roster(text: &str) -> Result<Vec<RosterRow>, Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 1;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(format!("line {line}: unreadable ({e})"));
+                continue;
+            }
+        };
+        if line == 1
+            && record
+                .get(0)
+                .is_some_and(|f| f.eq_ignore_ascii_case("student_number"))
+        {
+            continue;
+        }
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        match roster_row(&record) {
+            Ok(row) => {
+                if let Some(first) = seen.insert(row.student_number.clone(), line) {
+                    errors.push(format!(
+                        "line {line}: student number {} already on line {first}",
+                        row.student_number
+                    ));
+                } else {
+                    rows.push(row);
+                }
+            }
+            Err(why) => errors.push(format!("line {line}: {why}")),
+        }
+    }
+    if errors.is_empty() {
+        Ok(rows)
+    } else {
+        Err(errors)
+    }
+}
+
+fn roster_row(r: &csv::StringRecord) -> Result<RosterRow, String> {
+    if r.len() < 5 || r.len() > 6 {
+        return Err(format!("expected 5 or 6 fields, found {}", r.len()));
+    }
+    let field = |i: usize| r.get(i).unwrap_or_default().to_owned();
+    let student_number = field(0);
+    if student_number.is_empty()
+        || student_number.len() > 32
+        || !student_number.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return Err(format!(
+            "student number {student_number:?} must be 1 to 32 letters or digits"
+        ));
+    }
+    let (last_name, first_name) = (field(1), field(2));
+    if last_name.is_empty()
+        || first_name.is_empty()
+        || last_name.len() > 200
+        || first_name.len() > 200
+    {
+        return Err("last and first names are required".into());
+    }
+    let birth_date = field(3);
+    if !valid_date(&birth_date) {
+        return Err(format!(
+            "birth date {birth_date:?} is not a date like 2004-09-17"
+        ));
+    }
+    let institutional_email = field(4).to_ascii_lowercase();
+    if !valid_email(&institutional_email) {
+        return Err(format!("{institutional_email:?} is not an e-mail address"));
+    }
+    let refused = match field(5).to_ascii_lowercase().as_str() {
+        "" | "0" | "false" | "no" | "non" => false,
+        "1" | "true" | "yes" | "oui" | "refused" | "refus" => true,
+        other => {
+            return Err(format!(
+                "refused column {other:?} should be 1/0, true/false or yes/no"
+            ))
+        }
+    };
+    Ok(RosterRow {
+        student_number,
+        last_name,
+        first_name,
+        birth_date,
+        institutional_email,
+        refused,
+    })
+}
+
+fn valid_date(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return false;
+    };
+    let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i32>(), m.parse::<u32>(), d.parse::<u32>()) else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    s.len() == 10
+        && (1900..=2100).contains(&y)
+        && (1..=12).contains(&m)
+        && d >= 1
+        && d <= days[(m - 1) as usize]
+}
+
+pub fn valid_email(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && s.len() <= 254
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && s.chars().all(|c| c.is_ascii_graphic())
+}
+
+pub async fn import_roster(
+    state: &AppState,
+    org: &Org,
+    rows: &[RosterRow],
+) -> ApiResult<RosterImport> {
+    let now = (state.clock)().0;
+    let mut out = RosterImport {
+        created: Vec::new(),
+        refused: Vec::new(),
+        unchanged: Vec::new(),
+    };
+    let mut tx = state.db.pool.begin().await?;
+    for row in rows {
+        let existing =
+            sqlx::query("SELECT state FROM enrolments WHERE org_id = $1 AND student_number = $2")
+                .bind(org.id)
+                .bind(&row.student_number)
+                .fetch_optional(&mut *tx)
+                .await?;
+        match existing {
+            Some(e) => {
+                let current: String = col(&e, "state")?;
+                if row.refused && current == "pre_created" {
+                    sqlx::query("UPDATE enrolments SET state = 'refused', activation_code_hash = NULL WHERE org_id = $1 AND student_number = $2")
+                        .bind(org.id)
+                        .bind(&row.student_number)
+                        .execute(&mut *tx)
+                        .await?;
+                    out.refused.push(row.student_number.clone());
+                } else {
+                    out.unchanged.push(row.student_number.clone());
+                }
+            }
+            None => {
+                let code = (!row.refused).then(secrets::activation_code);
+                sqlx::query(
+                    "INSERT INTO enrolments (org_id, student_number, last_name, first_name, birth_date, \
+                     institutional_email, state, activation_code_hash, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(org.id)
+                .bind(&row.student_number)
+                .bind(&row.last_name)
+                .bind(&row.first_name)
+                .bind(&row.birth_date)
+                .bind(&row.institutional_email)
+                .bind(if row.refused { "refused" } else { "pre_created" })
+                .bind(code.as_deref().map(|c| secrets::hash(&secrets::normalise_code(c))))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                match code {
+                    Some(activation_code) => out.created.push(ActivationCode {
+                        student_number: row.student_number.clone(),
+                        activation_code,
+                    }),
+                    None => out.refused.push(row.student_number.clone()),
+                }
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// The status the organisation (or the student) can check.
+pub async fn status(state: &AppState, org: &Org, student_number: &str) -> ApiResult<AccountStatus> {
+    let row = sqlx::query(
+        "SELECT e.state, e.former, a.email FROM enrolments e LEFT JOIN accounts a ON a.id = e.account_id \
+         WHERE e.org_id = $1 AND e.student_number = $2",
+    )
+    .bind(org.id)
+    .bind(student_number)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(AccountStatus {
+            student_number: student_number.to_owned(),
+            status: AccountState::NotProvisioned,
+            masked_email: None,
+            former: false,
+        });
+    };
+    let st: String = col(&row, "state")?;
+    let email: Option<String> = col(&row, "email")?;
+    let former: i64 = col(&row, "former")?;
+    Ok(AccountStatus {
+        student_number: student_number.to_owned(),
+        status: match st.as_str() {
+            "refused" => AccountState::Refused,
+            "finalised" => AccountState::Finalised,
+            _ => AccountState::PreCreated,
+        },
+        masked_email: email.as_deref().map(mask_email),
+        former: former != 0,
+    })
+}
+
+/// `camille.dupont@example.org` → `c•••••••••••@example.org`.
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!(
+                "{first}{}@{domain}",
+                "•".repeat(local.chars().count().saturating_sub(1).max(3))
+            )
+        }
+        None => "•••".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rosters_are_checked_whole_with_line_numbers() {
+        let good = "student_number,last_name,first_name,birth_date,institutional_email,refused\n\
+                    A1,Dupont,Camille,2004-09-17,camille.dupont@etu.univ.example\n\
+                    A2,Martin,Lucas,2003-02-28,lucas.martin@etu.univ.example,1\n";
+        let rows = parse_roster(good).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(rows[1].refused && !rows[0].refused);
+
+        let bad = "A1,Dupont,Camille,2004-02-30,camille@etu.univ.example\n\
+                   A-2,Martin,Lucas,2003-02-28,lucas@etu.univ.example\n\
+                   A3,Petit,Hugo,2003-02-28,not-an-email\n\
+                   A4,Bernard,Ines,2003-02-28,ines@etu.univ.example,maybe\n\
+                   A5,Roux,Lea,2003-02-28,lea@etu.univ.example\n\
+                   A5,Roux,Lea,2003-02-28,lea@etu.univ.example\n\
+                   A6,Short\n";
+        let errors = parse_roster(bad).unwrap_err();
+        let lines: Vec<&str> = errors
+            .iter()
+            .map(|e| e.split(':').next().unwrap())
+            .collect();
+        assert_eq!(
+            lines,
+            ["line 1", "line 2", "line 3", "line 4", "line 6", "line 7"],
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
+    fn masks_keep_the_first_letter_and_the_domain() {
+        assert_eq!(mask_email("camille@example.org"), "c••••••@example.org");
+        assert_eq!(mask_email("a@b.example"), "a•••@b.example");
+    }
+}

@@ -1,0 +1,245 @@
+//! The HTTP edge: each handler parses, calls one function, maps the error.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use coffre_api::{
+    AccountStatus, ChooseEmail, Complete, Deposit, DepositParams, DocumentInfo, DocumentPage,
+    DocumentQuery, EmailCodeSent, Identified, Identify, Me, Organisation, RosterImport, Session,
+    SignIn, TrustMaterial, VerifyEmail,
+};
+
+use crate::error::{ApiError, ApiResult};
+use crate::orgs::{self, Org};
+use crate::{accounts, activation, documents, AppState};
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/tsa", post(timestamp))
+        .route("/api/v1/trust", get(trust))
+        .route("/api/v1/org/roster", post(import_roster))
+        .route(
+            "/api/v1/org/students/{student_number}/status",
+            get(student_status),
+        )
+        .route(
+            "/api/v1/org/deposits",
+            post(deposit).layer(DefaultBodyLimit::max(documents::MAX_DEPOSIT_BYTES)),
+        )
+        .route("/api/v1/activation/identify", post(identify))
+        .route("/api/v1/activation/email", post(choose_email))
+        .route("/api/v1/activation/verify-email", post(verify_email))
+        .route("/api/v1/activation/complete", post(complete))
+        .route("/api/v1/session", post(sign_in).delete(sign_out))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/organisations", get(organisations))
+        .route("/api/v1/documents", get(list_documents))
+        .route("/api/v1/documents/{id}", get(document))
+        .route("/api/v1/documents/{id}/content", get(document_content))
+        .with_state(state)
+}
+
+fn bearer(parts: &Parts) -> ApiResult<String> {
+    parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::Unauthorized)
+}
+
+/// An organisation authenticated by its API key.
+pub struct OrgAuth(Org);
+
+impl FromRequestParts<AppState> for OrgAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let key = bearer(parts)?;
+        orgs::authenticate(state, &key).await.map(OrgAuth)
+    }
+}
+
+/// A student's session.
+pub struct StudentAuth {
+    account_id: i64,
+    token: String,
+}
+
+impl FromRequestParts<AppState> for StudentAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let token = bearer(parts)?;
+        let account_id = accounts::authenticate(state, &token).await?;
+        Ok(StudentAuth { account_id, token })
+    }
+}
+
+async fn timestamp(State(state): State<AppState>, body: Bytes) -> Response {
+    let s = state.clone();
+    match tokio::task::spawn_blocking(move || s.operator.tsa.respond(&body)).await {
+        Ok(reply) => ([(CONTENT_TYPE, "application/timestamp-reply")], reply).into_response(),
+        Err(e) => ApiError::Internal(e.into()).into_response(),
+    }
+}
+
+async fn trust(State(state): State<AppState>) -> Json<TrustMaterial> {
+    Json(TrustMaterial {
+        anchors: vec![state.operator.root().to_pem()],
+        crls: state
+            .operator
+            .crls()
+            .iter()
+            .map(coffre_seal::Crl::to_pem)
+            .collect(),
+    })
+}
+
+async fn import_roster(
+    State(state): State<AppState>,
+    OrgAuth(org): OrgAuth,
+    body: String,
+) -> ApiResult<Json<RosterImport>> {
+    let rows = orgs::parse_roster(&body).map_err(|errors| {
+        ApiError::Invalid(format!(
+            "The roster was not imported; fix these rows:\n{}",
+            errors.join("\n")
+        ))
+    })?;
+    orgs::import_roster(&state, &org, &rows).await.map(Json)
+}
+
+async fn student_status(
+    State(state): State<AppState>,
+    OrgAuth(org): OrgAuth,
+    Path(student_number): Path<String>,
+) -> ApiResult<Json<AccountStatus>> {
+    orgs::status(&state, &org, &student_number).await.map(Json)
+}
+
+async fn deposit(
+    State(state): State<AppState>,
+    OrgAuth(org): OrgAuth,
+    Query(params): Query<DepositParams>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Deposit>)> {
+    let d = documents::deposit(&state, &org, &params, body).await?;
+    let status = if d.already_deposited {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(d)))
+}
+
+async fn identify(
+    State(state): State<AppState>,
+    Json(req): Json<Identify>,
+) -> ApiResult<Json<Identified>> {
+    activation::identify(&state, &req).await.map(Json)
+}
+
+async fn choose_email(
+    State(state): State<AppState>,
+    Json(req): Json<ChooseEmail>,
+) -> ApiResult<Json<EmailCodeSent>> {
+    activation::choose_email(&state, &req).await.map(Json)
+}
+
+async fn verify_email(
+    State(state): State<AppState>,
+    Json(req): Json<VerifyEmail>,
+) -> ApiResult<StatusCode> {
+    activation::verify_email(&state, &req)
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
+}
+
+async fn complete(
+    State(state): State<AppState>,
+    Json(req): Json<Complete>,
+) -> ApiResult<Json<Session>> {
+    activation::complete(&state, &req).await.map(Json)
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    Json(req): Json<SignIn>,
+) -> ApiResult<Json<Session>> {
+    accounts::sign_in(&state, &req.email, &req.password)
+        .await
+        .map(Json)
+}
+
+async fn sign_out(State(state): State<AppState>, auth: StudentAuth) -> ApiResult<StatusCode> {
+    accounts::sign_out(&state, &auth.token)
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
+}
+
+async fn me(State(state): State<AppState>, auth: StudentAuth) -> ApiResult<Json<Me>> {
+    accounts::me(&state, auth.account_id).await.map(Json)
+}
+
+async fn organisations(
+    State(state): State<AppState>,
+    auth: StudentAuth,
+) -> ApiResult<Json<Vec<Organisation>>> {
+    accounts::organisations(&state, auth.account_id)
+        .await
+        .map(Json)
+}
+
+async fn list_documents(
+    State(state): State<AppState>,
+    auth: StudentAuth,
+    Query(q): Query<DocumentQuery>,
+) -> ApiResult<Json<DocumentPage>> {
+    documents::list(&state, auth.account_id, &q).await.map(Json)
+}
+
+async fn document(
+    State(state): State<AppState>,
+    auth: StudentAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DocumentInfo>> {
+    documents::get(&state, auth.account_id, &id).await.map(Json)
+}
+
+async fn document_content(
+    State(state): State<AppState>,
+    auth: StudentAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let (doc, bytes) = documents::content(&state, auth.account_id, &id).await?;
+    let name: String = doc
+        .title
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok((
+        [
+            (CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.pdf\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
