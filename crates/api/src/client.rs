@@ -28,6 +28,8 @@ pub enum ErrorCode {
     NotPdf,
     SealInvalid,
     TooLarge,
+    QuotaExceeded,
+    UnsupportedType,
     Internal,
     /// A code this client does not know (a newer server).
     Other(String),
@@ -52,6 +54,8 @@ impl ErrorCode {
             "not_pdf" => NotPdf,
             "seal_invalid" => SealInvalid,
             "too_large" => TooLarge,
+            "quota_exceeded" => QuotaExceeded,
+            "unsupported_type" => UnsupportedType,
             "internal" => Internal,
             other => Other(other.to_owned()),
         }
@@ -209,6 +213,31 @@ impl Client {
             .await
     }
 
+    /// A written refusal or revoked consent.
+    pub async fn refuse_student(&self, student_number: &str) -> Result<AccountStatus> {
+        Self::json(self.request(
+            Method::POST,
+            &format!("/api/v1/org/students/{student_number}/refuse"),
+        ))
+        .await
+    }
+
+    pub async fn mark_former(&self, student_number: &str) -> Result<AccountStatus> {
+        Self::json(self.request(
+            Method::POST,
+            &format!("/api/v1/org/students/{student_number}/former"),
+        ))
+        .await
+    }
+
+    pub async fn reissue_code(&self, student_number: &str) -> Result<ActivationCode> {
+        Self::json(self.request(
+            Method::POST,
+            &format!("/api/v1/org/students/{student_number}/activation-code"),
+        ))
+        .await
+    }
+
     pub async fn deposit(&self, params: &DepositParams, pdf: Vec<u8>) -> Result<Deposit> {
         Self::json(
             self.request(Method::POST, "/api/v1/org/deposits")
@@ -267,6 +296,36 @@ impl Client {
 
     pub async fn document(&self, id: &str) -> Result<DocumentInfo> {
         self.get_json(&format!("/api/v1/documents/{id}")).await
+    }
+
+    /// Keeps one of the student's own files in the safe.
+    pub async fn upload(
+        &self,
+        params: &UploadParams,
+        body: impl Into<reqwest::Body>,
+    ) -> Result<DocumentInfo> {
+        Self::json(
+            self.request(Method::POST, "/api/v1/documents")
+                .query(params)
+                .header("Content-Type", "application/octet-stream")
+                .body(body),
+        )
+        .await
+    }
+
+    pub async fn rename(&self, id: &str, title: &str) -> Result<DocumentInfo> {
+        Self::json(
+            self.request(Method::PATCH, &format!("/api/v1/documents/{id}"))
+                .json(&RenameDocument {
+                    title: title.to_owned(),
+                }),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        Self::send(self.request(Method::DELETE, &format!("/api/v1/documents/{id}"))).await?;
+        Ok(())
     }
 
     pub async fn document_content(&self, id: &str) -> Result<Bytes> {

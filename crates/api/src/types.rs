@@ -259,3 +259,17 @@ pub struct Organisation {
     /// Still a student there (false once marked former).
     pub current: bool,
 }
+
+/// Query of `POST /api/v1/documents` (the body is the file: PDF, PNG or
+/// JPEG).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadParams {
+    pub title: String,
+    pub kind: Option<DocumentKind>,
+}
+
+/// `PATCH /api/v1/documents/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenameDocument {
+    pub title: String,
+}

@@ -84,6 +84,54 @@ impl Blobs {
         }
     }
 
+    /// Stores the file at `path`, whose digest is `sha256_hex`, in parts so
+    /// that memory does not grow with its size (idempotent).
+    pub async fn put_file(&self, path: &Path, sha256_hex: &str, size: u64) -> Result<()> {
+        use tokio::io::AsyncReadExt;
+        const PART: usize = 8 << 20;
+        let key = Self::key(sha256_hex);
+        if self.store.head(&key).await.is_ok() {
+            return Ok(());
+        }
+        let mut file = tokio::fs::File::open(path)
+            .await
+            .with_context(|| format!("opening {}", path.display()))?;
+        if size as usize <= PART {
+            let mut buf = Vec::with_capacity(size as usize);
+            file.read_to_end(&mut buf).await?;
+            return self.put(Bytes::from(buf)).await.map(|_| ());
+        }
+        let mut upload = self
+            .store
+            .put_multipart(&key)
+            .await
+            .context("starting a multipart upload")?;
+        loop {
+            let mut buf = Vec::with_capacity(PART);
+            while buf.len() < PART {
+                let n = (&mut file)
+                    .take((PART - buf.len()) as u64)
+                    .read_to_end(&mut buf)
+                    .await?;
+                if n == 0 {
+                    break;
+                }
+            }
+            if buf.is_empty() {
+                break;
+            }
+            if let Err(e) = upload.put_part(PutPayload::from(buf)).await {
+                let _ = upload.abort().await;
+                return Err(e).context("uploading a part");
+            }
+        }
+        upload
+            .complete()
+            .await
+            .context("completing a multipart upload")?;
+        Ok(())
+    }
+
     pub async fn get(&self, sha256_hex: &str) -> Result<Bytes> {
         let got = self
             .store

@@ -2,7 +2,11 @@
 //! the student's own files.
 
 use bytes::Bytes;
-use coffre_api::{Deposit, DepositParams, DocumentInfo, DocumentKind, DocumentPage, DocumentQuery};
+use coffre_api::{
+    Deposit, DepositParams, DocumentInfo, DocumentKind, DocumentPage, DocumentQuery, UploadParams,
+};
+
+use crate::accounts::QUOTA_BYTES;
 use coffre_seal::Status;
 use rand::Rng;
 use sqlx::any::AnyRow;
@@ -227,4 +231,163 @@ pub async fn content(
     let doc = get(state, account_id, id).await?;
     let bytes = state.blobs.get(&doc.sha256).await?;
     Ok((doc, bytes))
+}
+
+/// What a student's own file may be.
+fn allowed_type(head: &[u8]) -> bool {
+    head.starts_with(b"%PDF-")
+        || head.starts_with(b"\x89PNG\r\n\x1a\n")
+        || head.starts_with(&[0xff, 0xd8, 0xff])
+}
+
+/// A student's own file, streamed: spooled to disk while hashed, stored,
+/// then counted against the quota and recorded in one transaction, so
+/// concurrent uploads can never take the safe past its quota.
+pub async fn upload<S, E>(
+    state: &AppState,
+    account_id: i64,
+    params: &UploadParams,
+    mut body: S,
+) -> ApiResult<DocumentInfo>
+where
+    S: futures::Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    use futures::StreamExt;
+    use sha2::Digest;
+    use tokio::io::AsyncWriteExt;
+
+    let title = params.title.trim();
+    if title.is_empty() || title.len() > 300 {
+        return Err(ApiError::Invalid(
+            "A file needs a title of at most 300 characters.".into(),
+        ));
+    }
+    let used: i64 = col(
+        &sqlx::query("SELECT used_bytes FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_one(&state.db.pool)
+            .await?,
+        "used_bytes",
+    )?;
+    let room = (QUOTA_BYTES as i64 - used).max(0) as u64;
+
+    let spool = state.tmp_dir.join(format!("upload-{}", document_id()));
+    let result = async {
+        let mut file = tokio::fs::File::create(&spool)
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        let mut hasher = sha2::Sha256::new();
+        let mut size = 0u64;
+        let mut head = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk =
+                chunk.map_err(|e| ApiError::Invalid(format!("the upload was interrupted: {e}")))?;
+            if head.len() < 8 {
+                head.extend_from_slice(&chunk[..chunk.len().min(8 - head.len())]);
+                if head.len() >= 8 && !allowed_type(&head) {
+                    return Err(ApiError::UnsupportedType);
+                }
+            }
+            size += chunk.len() as u64;
+            if size > room {
+                return Err(ApiError::QuotaExceeded);
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| ApiError::Internal(e.into()))?;
+        }
+        file.flush()
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        if size == 0 || !allowed_type(&head) {
+            return Err(ApiError::UnsupportedType);
+        }
+        let sha256 = coffre_seal::hex(&hasher.finalize());
+        state.blobs.put_file(&spool, &sha256, size).await?;
+        Ok((sha256, size))
+    }
+    .await;
+    let _ = tokio::fs::remove_file(&spool).await;
+    let (sha256, size) = result?;
+
+    let id = document_id();
+    let now = (state.clock)().0;
+    let mut tx = state.db.pool.begin().await?;
+    let reserved = sqlx::query(
+        "UPDATE accounts SET used_bytes = used_bytes + $1 WHERE id = $2 AND used_bytes + $1 <= $3",
+    )
+    .bind(size as i64)
+    .bind(account_id)
+    .bind(QUOTA_BYTES as i64)
+    .execute(&mut *tx)
+    .await?;
+    if reserved.rows_affected() != 1 {
+        return Err(ApiError::QuotaExceeded);
+    }
+    sqlx::query(
+        "INSERT INTO documents (id, account_id, kind, title, sha256, size, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&id)
+    .bind(account_id)
+    .bind(params.kind.unwrap_or(DocumentKind::Other).as_str())
+    .bind(title)
+    .bind(&sha256)
+    .bind(size as i64)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    get(state, account_id, &id).await
+}
+
+pub async fn rename(
+    state: &AppState,
+    account_id: i64,
+    id: &str,
+    title: &str,
+) -> ApiResult<DocumentInfo> {
+    let title = title.trim();
+    if title.is_empty() || title.len() > 300 {
+        return Err(ApiError::Invalid("A title has 1 to 300 characters.".into()));
+    }
+    let done = sqlx::query("UPDATE documents SET title = $1 WHERE id = $2 AND account_id = $3")
+        .bind(title)
+        .bind(id)
+        .bind(account_id)
+        .execute(&state.db.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(ApiError::NotFound);
+    }
+    get(state, account_id, id).await
+}
+
+/// Deletes a document from the safe; the student's own files give their
+/// room back. The bytes go when no document names them any more.
+pub async fn delete(state: &AppState, account_id: i64, id: &str) -> ApiResult<()> {
+    let doc = get(state, account_id, id).await?;
+    let mut tx = state.db.pool.begin().await?;
+    sqlx::query("DELETE FROM documents WHERE id = $1 AND account_id = $2")
+        .bind(id)
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?;
+    if !doc.sealed {
+        sqlx::query("UPDATE accounts SET used_bytes = used_bytes - $1 WHERE id = $2")
+            .bind(doc.size as i64)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    let still_used = sqlx::query("SELECT id FROM documents WHERE sha256 = $1 LIMIT 1")
+        .bind(&doc.sha256)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    if still_used.is_none() {
+        state.blobs.delete(&doc.sha256).await?;
+    }
+    Ok(())
 }

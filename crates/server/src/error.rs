@@ -40,6 +40,10 @@ pub enum ApiError {
     SealInvalid(String),
     /// The body is larger than this endpoint accepts.
     TooLarge,
+    /// The upload would take the safe past its 3 GB.
+    QuotaExceeded,
+    /// Only PDF, PNG and JPEG files can be kept.
+    UnsupportedType,
     Internal(anyhow::Error),
 }
 
@@ -62,6 +66,8 @@ impl ApiError {
             NotPdf => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_pdf", "The document must be a PDF.".into()),
             SealInvalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, "seal_invalid", format!("The document's seal does not validate: {m}")),
             TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", "The request is too large.".into()),
+            QuotaExceeded => (StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded", "Your safe has no room for this file: its 3 GB are used. Delete some of your own files first.".into()),
+            UnsupportedType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_type", "Only PDF, PNG and JPEG files can be kept in the safe.".into()),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side; nothing was changed. Try again.".into()),
         }
     }

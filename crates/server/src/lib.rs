@@ -61,6 +61,8 @@ pub struct Stores {
     pub operator: operator::Operator,
     pub clock: Clock,
     pub limits: limits::Limiter,
+    /// Uploads are spooled here while they are hashed.
+    pub tmp_dir: PathBuf,
 }
 
 #[derive(Clone)]
@@ -98,6 +100,9 @@ impl AppState {
         let blobs = blobs::Blobs::open(config.blob_url.as_deref(), &config.data_dir)?;
         let mailer = mail::Mailer::open(config.smtp_url.as_deref(), &config.data_dir)?;
         let operator = operator::Operator::open(&config.data_dir, clock.clone())?;
+        let tmp_dir = config.data_dir.join("tmp");
+        std::fs::create_dir_all(&tmp_dir)
+            .with_context(|| format!("creating {}", tmp_dir.display()))?;
         Ok(AppState(Arc::new(Stores {
             db,
             blobs,
@@ -105,6 +110,7 @@ impl AppState {
             operator,
             clock,
             limits: limits::Limiter::default(),
+            tmp_dir,
         })))
     }
 }

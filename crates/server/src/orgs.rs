@@ -338,6 +338,87 @@ pub fn mask_email(email: &str) -> String {
     }
 }
 
+/// A written refusal or a revoked consent: a safe not yet finalised is
+/// removed with what was deposited in it; a finalised one is unlinked (the
+/// documents already delivered stay the student's).
+pub async fn refuse(state: &AppState, org: &Org, student_number: &str) -> ApiResult<AccountStatus> {
+    let mut tx = state.db.pool.begin().await?;
+    let row =
+        sqlx::query("SELECT id, state FROM enrolments WHERE org_id = $1 AND student_number = $2")
+            .bind(org.id)
+            .bind(student_number)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| ApiError::UnknownStudent(student_number.to_owned()))?;
+    let id: i64 = col(&row, "id")?;
+    if col::<String>(&row, "state")? == "pre_created" {
+        sqlx::query("DELETE FROM documents WHERE enrolment_id = $1 AND account_id IS NULL")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM activations WHERE enrolment_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("UPDATE enrolments SET state = 'refused', account_id = NULL, activation_code_hash = NULL WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    status(state, org, student_number).await
+}
+
+/// The student has left: the organisation leaves the safe's current
+/// Organismes (the safe itself is the student's for life).
+pub async fn set_former(
+    state: &AppState,
+    org: &Org,
+    student_number: &str,
+) -> ApiResult<AccountStatus> {
+    let done =
+        sqlx::query("UPDATE enrolments SET former = 1 WHERE org_id = $1 AND student_number = $2")
+            .bind(org.id)
+            .bind(student_number)
+            .execute(&state.db.pool)
+            .await?;
+    if done.rows_affected() == 0 {
+        return Err(ApiError::UnknownStudent(student_number.to_owned()));
+    }
+    status(state, org, student_number).await
+}
+
+/// A new single-use activation code for a safe not yet finalised (the old
+/// one stops working).
+pub async fn reissue_code(
+    state: &AppState,
+    org: &Org,
+    student_number: &str,
+) -> ApiResult<ActivationCode> {
+    let row =
+        sqlx::query("SELECT id, state FROM enrolments WHERE org_id = $1 AND student_number = $2")
+            .bind(org.id)
+            .bind(student_number)
+            .fetch_optional(&state.db.pool)
+            .await?
+            .ok_or_else(|| ApiError::UnknownStudent(student_number.to_owned()))?;
+    match col::<String>(&row, "state")?.as_str() {
+        "refused" => return Err(ApiError::StudentRefused(student_number.to_owned())),
+        "finalised" => return Err(ApiError::AlreadyFinalised),
+        _ => {}
+    }
+    let code = secrets::activation_code();
+    sqlx::query("UPDATE enrolments SET activation_code_hash = $1 WHERE id = $2")
+        .bind(secrets::hash(&secrets::normalise_code(&code)))
+        .bind(col::<i64>(&row, "id")?)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(ActivationCode {
+        student_number: student_number.to_owned(),
+        activation_code: code,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

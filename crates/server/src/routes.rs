@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use coffre_api::{
-    AccountStatus, ChooseEmail, Complete, Deposit, DepositParams, DocumentInfo, DocumentPage,
-    DocumentQuery, EmailCodeSent, Identified, Identify, Me, Organisation, RosterImport, Session,
-    SignIn, TrustMaterial, VerifyEmail,
+    AccountStatus, ActivationCode, ChooseEmail, Complete, Deposit, DepositParams, DocumentInfo,
+    DocumentPage, DocumentQuery, EmailCodeSent, Identified, Identify, Me, Organisation,
+    RenameDocument, RosterImport, Session, SignIn, TrustMaterial, UploadParams, VerifyEmail,
 };
 
 use crate::error::{ApiError, ApiResult};
@@ -28,6 +28,18 @@ pub fn router(state: AppState) -> Router {
             get(student_status),
         )
         .route(
+            "/api/v1/org/students/{student_number}/refuse",
+            post(refuse_student),
+        )
+        .route(
+            "/api/v1/org/students/{student_number}/former",
+            post(former_student),
+        )
+        .route(
+            "/api/v1/org/students/{student_number}/activation-code",
+            post(reissue_code),
+        )
+        .route(
             "/api/v1/org/deposits",
             post(deposit).layer(DefaultBodyLimit::max(documents::MAX_DEPOSIT_BYTES)),
         )
@@ -38,8 +50,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/session", post(sign_in).delete(sign_out))
         .route("/api/v1/me", get(me))
         .route("/api/v1/organisations", get(organisations))
-        .route("/api/v1/documents", get(list_documents))
-        .route("/api/v1/documents/{id}", get(document))
+        .route(
+            "/api/v1/documents",
+            get(list_documents)
+                .post(upload)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/api/v1/documents/{id}",
+            get(document).patch(rename).delete(delete_document),
+        )
         .route("/api/v1/documents/{id}/content", get(document_content))
         .with_state(state)
 }
@@ -123,6 +143,34 @@ async fn student_status(
     Path(student_number): Path<String>,
 ) -> ApiResult<Json<AccountStatus>> {
     orgs::status(&state, &org, &student_number).await.map(Json)
+}
+
+async fn refuse_student(
+    State(state): State<AppState>,
+    OrgAuth(org): OrgAuth,
+    Path(student_number): Path<String>,
+) -> ApiResult<Json<AccountStatus>> {
+    orgs::refuse(&state, &org, &student_number).await.map(Json)
+}
+
+async fn former_student(
+    State(state): State<AppState>,
+    OrgAuth(org): OrgAuth,
+    Path(student_number): Path<String>,
+) -> ApiResult<Json<AccountStatus>> {
+    orgs::set_former(&state, &org, &student_number)
+        .await
+        .map(Json)
+}
+
+async fn reissue_code(
+    State(state): State<AppState>,
+    OrgAuth(org): OrgAuth,
+    Path(student_number): Path<String>,
+) -> ApiResult<Json<ActivationCode>> {
+    orgs::reissue_code(&state, &org, &student_number)
+        .await
+        .map(Json)
 }
 
 async fn deposit(
@@ -212,6 +260,37 @@ async fn document(
     Path(id): Path<String>,
 ) -> ApiResult<Json<DocumentInfo>> {
     documents::get(&state, auth.account_id, &id).await.map(Json)
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    auth: StudentAuth,
+    Query(params): Query<UploadParams>,
+    body: axum::body::Body,
+) -> ApiResult<(StatusCode, Json<DocumentInfo>)> {
+    let doc = documents::upload(&state, auth.account_id, &params, body.into_data_stream()).await?;
+    Ok((StatusCode::CREATED, Json(doc)))
+}
+
+async fn rename(
+    State(state): State<AppState>,
+    auth: StudentAuth,
+    Path(id): Path<String>,
+    Json(req): Json<RenameDocument>,
+) -> ApiResult<Json<DocumentInfo>> {
+    documents::rename(&state, auth.account_id, &id, &req.title)
+        .await
+        .map(Json)
+}
+
+async fn delete_document(
+    State(state): State<AppState>,
+    auth: StudentAuth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    documents::delete(&state, auth.account_id, &id)
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
 }
 
 async fn document_content(

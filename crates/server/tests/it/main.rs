@@ -10,6 +10,7 @@
 mod sample;
 
 mod journey;
+mod safe;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,347 @@
+//! The safe after finalisation: personal files and the quota, renaming and
+//! deleting, a second university joining an existing safe, and what the
+//! organisation can change afterwards.
+
+use coffre_api::{
+    AccountState, ChooseEmail, Complete, DocumentKind, DocumentQuery, ErrorCode, Identify,
+    SafeChoice, UploadParams, VerifyEmail,
+};
+use coffre_server::accounts::QUOTA_BYTES;
+use coffre_server::orgs;
+
+use crate::journey::finalise;
+use crate::{storages, TestServer};
+
+fn code(e: &coffre_api::Error) -> ErrorCode {
+    e.code()
+        .cloned()
+        .unwrap_or_else(|| panic!("not an API error: {e}"))
+}
+
+fn pdf_of(size: usize, seed: u8) -> Vec<u8> {
+    let mut v = b"%PDF-1.7\n".to_vec();
+    v.extend((0..size).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn personal_files_and_the_quota() {
+    for storage in storages() {
+        let server = TestServer::start(&storage, "quota").await;
+        let org = orgs::create(&server.state, "Université Q", &["q.example".into()])
+            .await
+            .unwrap();
+        let uni = server.client().with_token(&org.api_key);
+        let imported = uni
+            .import_roster("Q1,Roux,Léa,2004-01-01,lea@q.example\n".into())
+            .await
+            .unwrap();
+        let lea = finalise(
+            &server,
+            "Q1",
+            &imported.created[0].activation_code,
+            "lea.roux@example.org",
+        )
+        .await;
+
+        // Own files: type-checked, counted, renamed, deleted.
+        let params = |t: &str| UploadParams {
+            title: t.into(),
+            kind: Some(DocumentKind::Identity),
+        };
+        let gif = lea
+            .upload(&params("photo"), b"GIF89a........".to_vec())
+            .await;
+        assert_eq!(code(&gif.unwrap_err()), ErrorCode::UnsupportedType);
+        let id_card = lea
+            .upload(&params("Carte d'identité"), pdf_of(10_000, 1))
+            .await
+            .unwrap();
+        assert!(!id_card.sealed && id_card.size == 10_009);
+        assert_eq!(lea.me().await.unwrap().used_bytes, 10_009);
+        let renamed = lea
+            .rename(&id_card.id, "Carte d'identité (recto-verso)")
+            .await
+            .unwrap();
+        assert_eq!(renamed.title, "Carte d'identité (recto-verso)");
+        let png = lea
+            .upload(
+                &params("scan"),
+                [b"\x89PNG\r\n\x1a\n".as_slice(), &[7u8; 500]].concat(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            lea.documents(&DocumentQuery::default())
+                .await
+                .unwrap()
+                .total,
+            2
+        );
+        lea.delete(&png.id).await.unwrap();
+        assert_eq!(lea.me().await.unwrap().used_bytes, 10_009);
+        assert_eq!(
+            code(&lea.document(&png.id).await.unwrap_err()),
+            ErrorCode::NotFound
+        );
+
+        // Eight uploads race for the last 1 MB: the safe ends at or under
+        // its quota, and what was refused is not there.
+        sqlx::query("UPDATE accounts SET used_bytes = $1 WHERE email = $2")
+            .bind((QUOTA_BYTES - 1_000_000) as i64)
+            .bind("lea.roux@example.org")
+            .execute(&server.state.db.pool)
+            .await
+            .unwrap();
+        let uploads = (0..8u8).map(|i| {
+            let lea = lea.clone();
+            tokio::spawn(async move {
+                lea.upload(&params(&format!("scan {i}")), pdf_of(300_000, i))
+                    .await
+            })
+        });
+        let results = futures::future::join_all(uploads).await;
+        let ok = results
+            .iter()
+            .filter(|r| r.as_ref().unwrap().is_ok())
+            .count();
+        let refused = results
+            .iter()
+            .filter(|r| matches!(r.as_ref().unwrap(), Err(e) if e.code() == Some(&ErrorCode::QuotaExceeded)))
+            .count();
+        assert_eq!(ok + refused, 8, "{results:?}");
+        assert!((1..=3).contains(&ok), "{ok} uploads fit in 1 MB");
+        let me = lea.me().await.unwrap();
+        assert!(me.used_bytes <= me.quota_bytes);
+        assert_eq!(me.used_bytes, QUOTA_BYTES - 1_000_000 + ok as u64 * 300_009);
+        assert_eq!(
+            lea.documents(&DocumentQuery::default())
+                .await
+                .unwrap()
+                .total,
+            1 + ok as u64
+        );
+        // Organisation deposits do not count against the quota.
+        let sealed = server.seal(&org, &crate::transcript(9, "Léa Roux"));
+        let params = coffre_api::DepositParams {
+            student_number: "Q1".into(),
+            kind: DocumentKind::Diploma,
+            title: "Diplôme".into(),
+            academic_year: "2025-2026".into(),
+        };
+        uni.deposit(&params, sealed).await.unwrap();
+        assert_eq!(lea.me().await.unwrap().used_bytes, me.used_bytes);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_university_joins_an_existing_safe() {
+    for storage in storages() {
+        let server = TestServer::start(&storage, "existing").await;
+        let first = orgs::create(&server.state, "Université Une", &["une.example".into()])
+            .await
+            .unwrap();
+        let second = orgs::create(&server.state, "École Deux", &["deux.example".into()])
+            .await
+            .unwrap();
+        let u1 = server.client().with_token(&first.api_key);
+        let u2 = server.client().with_token(&second.api_key);
+        let c1 = u1
+            .import_roster("A1,Dupont,Camille,2004-09-17,c@une.example\n".into())
+            .await
+            .unwrap();
+        let c2 = u2
+            .import_roster("B7,Dupont,Camille,2004-09-17,c@deux.example\n".into())
+            .await
+            .unwrap();
+        let sealed = server.seal(&second, &crate::transcript(2, "Camille Dupont"));
+        let params = coffre_api::DepositParams {
+            student_number: "B7".into(),
+            kind: DocumentKind::Transcript,
+            title: "Relevé".into(),
+            academic_year: "2025-2026".into(),
+        };
+        u2.deposit(&params, sealed).await.unwrap();
+
+        let camille = finalise(
+            &server,
+            "A1",
+            &c1.created[0].activation_code,
+            "camille@example.org",
+        )
+        .await;
+        // "Do you already have a safe?" Yes.
+        let anon = server.client();
+        let who = anon
+            .identify(&Identify {
+                student_number: "B7".into(),
+                activation_code: c2.created[0].activation_code.clone(),
+            })
+            .await
+            .unwrap();
+        let t = who.activation_token;
+        anon.choose_email(&ChooseEmail {
+            activation_token: t.clone(),
+            email: "camille@example.org".into(),
+        })
+        .await
+        .unwrap();
+        let code_ = server.emailed_code("camille@example.org");
+        anon.verify_email(&VerifyEmail {
+            activation_token: t.clone(),
+            code: code_,
+        })
+        .await
+        .unwrap();
+        // "No, I create my safe" with an address in use is refused clearly.
+        let dup = anon
+            .complete(&Complete {
+                activation_token: t.clone(),
+                safe: SafeChoice::New {
+                    password: "yet another one!".into(),
+                },
+            })
+            .await;
+        assert_eq!(code(&dup.unwrap_err()), ErrorCode::EmailInUse);
+        let wrong = anon
+            .complete(&Complete {
+                activation_token: t.clone(),
+                safe: SafeChoice::Existing {
+                    email: "camille@example.org".into(),
+                    password: "not my password".into(),
+                },
+            })
+            .await;
+        assert_eq!(code(&wrong.unwrap_err()), ErrorCode::Unauthorized);
+        anon.complete(&Complete {
+            activation_token: t,
+            safe: SafeChoice::Existing {
+                email: "camille@example.org".into(),
+                password: "another passphrase".into(),
+            },
+        })
+        .await
+        .unwrap();
+        let tabs = camille.organisations().await.unwrap();
+        let names: Vec<&str> = tabs.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["Université Une", "École Deux"]);
+        assert_eq!(
+            camille
+                .documents(&DocumentQuery::default())
+                .await
+                .unwrap()
+                .total,
+            1
+        );
+        let by_org = DocumentQuery {
+            organisation: Some("Université Une".into()),
+            ..Default::default()
+        };
+        assert_eq!(camille.documents(&by_org).await.unwrap().total, 0);
+
+        // Former student: the organisation is no longer current; the safe
+        // and its documents stay.
+        let st = u2.mark_former("B7").await.unwrap();
+        assert!(st.former && st.status == AccountState::Finalised);
+        let tabs = camille.organisations().await.unwrap();
+        assert!(tabs.iter().any(|o| o.name == "École Deux" && !o.current));
+        // Revoked consent on a finalised safe unlinks it; documents stay.
+        assert_eq!(
+            u2.refuse_student("B7").await.unwrap().status,
+            AccountState::Refused
+        );
+        let names: Vec<String> = camille
+            .organisations()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.name)
+            .collect();
+        assert_eq!(names, ["Université Une"]);
+        assert_eq!(
+            camille
+                .documents(&DocumentQuery::default())
+                .await
+                .unwrap()
+                .total,
+            1
+        );
+        let again = server.seal(&second, &crate::transcript(3, "Camille Dupont"));
+        assert_eq!(
+            code(&u2.deposit(&params, again).await.unwrap_err()),
+            ErrorCode::StudentRefused
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organisation_reissues_codes_and_removes_unfinished_safes() {
+    for storage in storages() {
+        let server = TestServer::start(&storage, "reissue").await;
+        let org = orgs::create(&server.state, "Université R", &["r.example".into()])
+            .await
+            .unwrap();
+        let uni = server.client().with_token(&org.api_key);
+        let codes = uni
+            .import_roster(
+                "R1,Roux,Léa,2004-01-01,lea@r.example\nR2,Petit,Hugo,2004-01-01,hugo@r.example\n"
+                    .into(),
+            )
+            .await
+            .unwrap()
+            .created;
+        // A lost code: a new one replaces it.
+        let fresh = uni.reissue_code("R1").await.unwrap();
+        let anon = server.client();
+        let old = anon
+            .identify(&Identify {
+                student_number: "R1".into(),
+                activation_code: codes[0].activation_code.clone(),
+            })
+            .await;
+        assert_eq!(code(&old.unwrap_err()), ErrorCode::WrongCode);
+        anon.identify(&Identify {
+            student_number: "R1".into(),
+            activation_code: fresh.activation_code,
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            code(&uni.reissue_code("R9").await.unwrap_err()),
+            ErrorCode::UnknownStudent
+        );
+
+        // Consent revoked before finalisation: the safe and its deposits go.
+        let sealed = server.seal(&org, &crate::transcript(4, "Hugo Petit"));
+        let params = coffre_api::DepositParams {
+            student_number: "R2".into(),
+            kind: DocumentKind::Transcript,
+            title: "Relevé".into(),
+            academic_year: "2025-2026".into(),
+        };
+        uni.deposit(&params, sealed).await.unwrap();
+        assert_eq!(
+            uni.refuse_student("R2").await.unwrap().status,
+            AccountState::Refused
+        );
+        let left: i64 = sqlx::Row::get(
+            &sqlx::query("SELECT COUNT(*) AS n FROM documents d JOIN enrolments e ON e.id = d.enrolment_id WHERE e.student_number = 'R2'")
+                .fetch_one(&server.state.db.pool)
+                .await
+                .unwrap(),
+            "n",
+        );
+        assert_eq!(left, 0);
+        assert_eq!(
+            code(&uni.reissue_code("R2").await.unwrap_err()),
+            ErrorCode::StudentRefused
+        );
+        let again = anon
+            .identify(&Identify {
+                student_number: "R2".into(),
+                activation_code: codes[1].activation_code.clone(),
+            })
+            .await;
+        assert_eq!(code(&again.unwrap_err()), ErrorCode::WrongCode);
+    }
+}
