@@ -286,6 +286,64 @@ impl Client {
         self.get_json("/api/v1/me").await
     }
 
+    pub async fn change_password(&self, req: &ChangePassword) -> Result<()> {
+        Self::send(self.request(Method::POST, "/api/v1/me/password").json(req)).await?;
+        Ok(())
+    }
+
+    pub async fn request_password_reset(&self, req: &RequestPasswordReset) -> Result<()> {
+        Self::send(
+            self.request(Method::POST, "/api/v1/password-reset")
+                .json(req),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn confirm_password_reset(&self, req: &ConfirmPasswordReset) -> Result<()> {
+        Self::send(
+            self.request(Method::POST, "/api/v1/password-reset/confirm")
+                .json(req),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn support(&self, req: &SupportRequest) -> Result<SupportTicket> {
+        self.post_json("/api/v1/support", req).await
+    }
+
+    pub async fn account_status(&self, req: &StatusQuery) -> Result<Vec<AccountStatus>> {
+        self.post_json("/api/v1/account-status", req).await
+    }
+
+    pub async fn rectify(&self, req: &Rectify) -> Result<Me> {
+        self.post_json("/api/v1/me/rectify", req).await
+    }
+
+    pub async fn change_email(&self, req: &ChangeEmail) -> Result<()> {
+        Self::send(self.request(Method::POST, "/api/v1/me/email").json(req)).await?;
+        Ok(())
+    }
+
+    pub async fn confirm_email(&self, req: &ConfirmEmail) -> Result<Me> {
+        self.post_json("/api/v1/me/email/confirm", req).await
+    }
+
+    /// The whole safe as a tar archive (documents + `metadata.json`).
+    pub async fn export(&self) -> Result<Bytes> {
+        Self::send(self.request(Method::GET, "/api/v1/me/export"))
+            .await?
+            .bytes()
+            .await
+            .map_err(Error::Transport)
+    }
+
+    pub async fn erase(&self, req: &Erase) -> Result<()> {
+        Self::send(self.request(Method::DELETE, "/api/v1/me").json(req)).await?;
+        Ok(())
+    }
+
     pub async fn organisations(&self) -> Result<Vec<Organisation>> {
         self.get_json("/api/v1/organisations").await
     }

@@ -73,6 +73,9 @@ pub struct AccountStatus {
     pub masked_email: Option<String>,
     /// The organisation marked the student as former.
     pub former: bool,
+    /// Whose record this is (always set in the student's own check).
+    #[serde(default)]
+    pub organisation: Option<String>,
 }
 
 /// Kinds of document in a safe.
@@ -272,4 +275,80 @@ pub struct UploadParams {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RenameDocument {
     pub title: String,
+}
+
+/// `POST /api/v1/me/password`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// `POST /api/v1/password-reset`: a code is e-mailed if a safe uses the
+/// address (the answer is the same either way).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestPasswordReset {
+    pub email: String,
+}
+
+/// `POST /api/v1/password-reset/confirm`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmPasswordReset {
+    pub email: String,
+    pub code: String,
+    pub new_password: String,
+}
+
+/// `POST /api/v1/support`: a lost sign-in address, with what lets the
+/// operator find the safe (the procedure's list).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupportRequest {
+    pub last_name: String,
+    pub first_name: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+    pub university: String,
+    pub student_number: String,
+    pub possible_emails: Vec<String>,
+    #[serde(default)]
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupportTicket {
+    pub reference: i64,
+}
+
+/// `POST /api/v1/account-status`: the student's own check, by student
+/// number, name and birth date (the procedure's "Vérification compte").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusQuery {
+    pub student_number: String,
+    pub last_name: String,
+    pub birth_date: String,
+}
+
+/// `POST /api/v1/me/rectify`: corrected names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rectify {
+    pub first_name: String,
+    pub last_name: String,
+}
+
+/// `POST /api/v1/me/email`: a new sign-in address, confirmed by a code
+/// sent to it (`POST /api/v1/me/email/confirm`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeEmail {
+    pub email: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmEmail {
+    pub code: String,
+}
+
+/// `DELETE /api/v1/me`: erasing the safe needs the password again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erase {
+    pub password: String,
 }

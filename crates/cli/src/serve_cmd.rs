@@ -53,6 +53,28 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// Support requests of students who lost their sign-in address
+    Support {
+        #[command(subcommand)]
+        command: SupportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SupportCommand {
+    /// Open requests, with the safes they match
+    List {
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// E-mail an answer to every address the student gave, and close the request
+    Answer {
+        #[command(flatten)]
+        storage: StorageArgs,
+        id: i64,
+        #[arg(long)]
+        message: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,6 +130,45 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
 
 pub fn admin(cmd: AdminCommand) -> Result<ExitCode> {
     match cmd {
+        AdminCommand::Support {
+            command: SupportCommand::List { storage },
+        } => runtime()?.block_on(async {
+            let state = open(&storage).await?;
+            let open = coffre_server::support::open_requests(&state).await?;
+            if open.is_empty() {
+                println!("No open support request.");
+            }
+            for r in open {
+                println!(
+                    "#{}  {}  {}, student {}",
+                    r.id, r.who, r.university, r.student_number
+                );
+                println!("    possible addresses: {}", r.possible_emails.join(", "));
+                if !r.message.is_empty() {
+                    println!("    message: {}", r.message);
+                }
+                if r.matches.is_empty() {
+                    println!("    matches: none");
+                }
+                for m in r.matches {
+                    println!("    matches: {m}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
+        AdminCommand::Support {
+            command:
+                SupportCommand::Answer {
+                    storage,
+                    id,
+                    message,
+                },
+        } => runtime()?.block_on(async {
+            let state = open(&storage).await?;
+            let sent = coffre_server::support::answer(&state, id, &message).await?;
+            println!("Request #{id} answered ({sent} e-mails).");
+            Ok(ExitCode::SUCCESS)
+        }),
         AdminCommand::Org {
             command:
                 OrgCommand::Create {
@@ -127,6 +188,11 @@ pub fn admin(cmd: AdminCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }),
     }
+}
+
+async fn open(storage: &StorageArgs) -> Result<AppState> {
+    let config = storage.config(SocketAddr::from(([127, 0, 0, 1], 0)));
+    AppState::open(&config, coffre_server::system_clock()).await
 }
 
 fn write_org(dir: &Path, org: &coffre_server::orgs::NewOrganisation) -> Result<()> {

@@ -137,3 +137,73 @@ pub async fn organisations(state: &AppState, account_id: i64) -> ApiResult<Vec<O
         })
         .collect()
 }
+
+pub async fn change_password(
+    state: &AppState,
+    account_id: i64,
+    current: &str,
+    new: &str,
+) -> ApiResult<()> {
+    check_new_password(new)?;
+    let email: String = col(
+        &sqlx::query("SELECT email FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_one(&state.db.pool)
+            .await?,
+        "email",
+    )?;
+    check_password(state, &email, current).await?;
+    set_password(state, account_id, new).await
+}
+
+async fn set_password(state: &AppState, account_id: i64, new: &str) -> ApiResult<()> {
+    let new = new.to_owned();
+    let hash = tokio::task::spawn_blocking(move || secrets::hash_password(&new))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))??;
+    sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(account_id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Sends a reset code when a safe uses `email`; says nothing either way.
+pub async fn request_reset(state: &AppState, email: &str) -> ApiResult<()> {
+    let email = email.trim().to_ascii_lowercase();
+    let exists = sqlx::query("SELECT id FROM accounts WHERE email = $1")
+        .bind(&email)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    if exists.is_some() {
+        crate::codes::send(
+            state,
+            "reset",
+            &email,
+            &email,
+            "Vous avez demandé à changer le mot de passe de votre coffre. / You asked to reset your safe's password.",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Sets a new password with the e-mailed code; every session ends.
+pub async fn confirm_reset(state: &AppState, email: &str, code: &str, new: &str) -> ApiResult<()> {
+    check_new_password(new)?;
+    let email = email.trim().to_ascii_lowercase();
+    crate::codes::check(state, "reset", &email, code).await?;
+    let row = sqlx::query("SELECT id FROM accounts WHERE email = $1")
+        .bind(&email)
+        .fetch_optional(&state.db.pool)
+        .await?
+        .ok_or(ApiError::WrongCode)?;
+    let id: i64 = col(&row, "id")?;
+    set_password(state, id, new).await?;
+    sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+        .bind(id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}

@@ -141,6 +141,19 @@ impl Blobs {
         got.bytes().await.context("reading a blob")
     }
 
+    /// The blob's bytes as a stream of chunks.
+    pub async fn get_stream(
+        &self,
+        sha256_hex: &str,
+    ) -> Result<futures::stream::BoxStream<'static, object_store::Result<Bytes>>> {
+        let got = self
+            .store
+            .get(&Self::key(sha256_hex))
+            .await
+            .context("reading a blob")?;
+        Ok(got.into_stream())
+    }
+
     pub async fn delete(&self, sha256_hex: &str) -> Result<()> {
         match self.store.delete(&Self::key(sha256_hex)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod activation;
 pub mod blobs;
+pub mod codes;
 pub mod db;
 pub mod demo;
 pub mod documents;
@@ -15,8 +16,10 @@ pub mod limits;
 pub mod mail;
 pub mod operator;
 pub mod orgs;
+pub mod privacy;
 mod routes;
 pub mod secrets;
+pub mod support;
 
 use std::net::SocketAddr;
 use std::ops::Deref;

@@ -307,6 +307,7 @@ pub async fn status(state: &AppState, org: &Org, student_number: &str) -> ApiRes
             status: AccountState::NotProvisioned,
             masked_email: None,
             former: false,
+            organisation: Some(org.name.clone()),
         });
     };
     let st: String = col(&row, "state")?;
@@ -321,6 +322,7 @@ pub async fn status(state: &AppState, org: &Org, student_number: &str) -> ApiRes
         },
         masked_email: email.as_deref().map(mask_email),
         former: former != 0,
+        organisation: Some(org.name.clone()),
     })
 }
 

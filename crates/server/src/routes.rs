@@ -9,14 +9,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use coffre_api::{
-    AccountStatus, ActivationCode, ChooseEmail, Complete, Deposit, DepositParams, DocumentInfo,
-    DocumentPage, DocumentQuery, EmailCodeSent, Identified, Identify, Me, Organisation,
-    RenameDocument, RosterImport, Session, SignIn, TrustMaterial, UploadParams, VerifyEmail,
+    AccountStatus, ActivationCode, ChangeEmail, ChangePassword, ChooseEmail, Complete,
+    ConfirmEmail, ConfirmPasswordReset, Deposit, DepositParams, DocumentInfo, DocumentPage,
+    DocumentQuery, EmailCodeSent, Erase, Identified, Identify, Me, Organisation, Rectify,
+    RenameDocument, RequestPasswordReset, RosterImport, Session, SignIn, StatusQuery,
+    SupportRequest, SupportTicket, TrustMaterial, UploadParams, VerifyEmail,
 };
 
 use crate::error::{ApiError, ApiResult};
 use crate::orgs::{self, Org};
-use crate::{accounts, activation, documents, AppState};
+use crate::{accounts, activation, documents, privacy, support, AppState};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -48,7 +50,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/activation/verify-email", post(verify_email))
         .route("/api/v1/activation/complete", post(complete))
         .route("/api/v1/session", post(sign_in).delete(sign_out))
-        .route("/api/v1/me", get(me))
+        .route("/api/v1/me", get(me).delete(erase))
+        .route("/api/v1/me/password", post(change_password))
+        .route("/api/v1/me/rectify", post(rectify))
+        .route("/api/v1/me/email", post(change_email))
+        .route("/api/v1/me/email/confirm", post(confirm_email))
+        .route("/api/v1/me/export", get(export))
+        .route("/api/v1/password-reset", post(request_reset))
+        .route("/api/v1/password-reset/confirm", post(confirm_reset))
+        .route("/api/v1/support", post(support_request))
+        .route("/api/v1/account-status", post(account_status))
         .route("/api/v1/organisations", get(organisations))
         .route(
             "/api/v1/documents",
@@ -235,6 +246,110 @@ async fn sign_out(State(state): State<AppState>, auth: StudentAuth) -> ApiResult
 
 async fn me(State(state): State<AppState>, auth: StudentAuth) -> ApiResult<Json<Me>> {
     accounts::me(&state, auth.account_id).await.map(Json)
+}
+
+async fn erase(
+    State(state): State<AppState>,
+    auth: StudentAuth,
+    Json(req): Json<Erase>,
+) -> ApiResult<StatusCode> {
+    privacy::erase(&state, auth.account_id, &req.password)
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    auth: StudentAuth,
+    Json(req): Json<ChangePassword>,
+) -> ApiResult<StatusCode> {
+    accounts::change_password(
+        &state,
+        auth.account_id,
+        &req.current_password,
+        &req.new_password,
+    )
+    .await
+    .map(|()| StatusCode::NO_CONTENT)
+}
+
+async fn rectify(
+    State(state): State<AppState>,
+    auth: StudentAuth,
+    Json(req): Json<Rectify>,
+) -> ApiResult<Json<Me>> {
+    privacy::rectify_names(&state, auth.account_id, &req.first_name, &req.last_name)
+        .await
+        .map(Json)
+}
+
+async fn change_email(
+    State(state): State<AppState>,
+    auth: StudentAuth,
+    Json(req): Json<ChangeEmail>,
+) -> ApiResult<StatusCode> {
+    privacy::change_email(&state, auth.account_id, &req.email)
+        .await
+        .map(|()| StatusCode::ACCEPTED)
+}
+
+async fn confirm_email(
+    State(state): State<AppState>,
+    auth: StudentAuth,
+    Json(req): Json<ConfirmEmail>,
+) -> ApiResult<Json<Me>> {
+    privacy::confirm_email(&state, auth.account_id, &req.code)
+        .await
+        .map(Json)
+}
+
+async fn export(State(state): State<AppState>, auth: StudentAuth) -> ApiResult<Response> {
+    let stream = privacy::export(&state, auth.account_id).await?;
+    Ok((
+        [
+            (CONTENT_TYPE, "application/x-tar".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                "attachment; filename=\"coffre-export.tar\"".to_owned(),
+            ),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+async fn request_reset(
+    State(state): State<AppState>,
+    Json(req): Json<RequestPasswordReset>,
+) -> ApiResult<StatusCode> {
+    accounts::request_reset(&state, &req.email)
+        .await
+        .map(|()| StatusCode::ACCEPTED)
+}
+
+async fn confirm_reset(
+    State(state): State<AppState>,
+    Json(req): Json<ConfirmPasswordReset>,
+) -> ApiResult<StatusCode> {
+    accounts::confirm_reset(&state, &req.email, &req.code, &req.new_password)
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
+}
+
+async fn support_request(
+    State(state): State<AppState>,
+    Json(req): Json<SupportRequest>,
+) -> ApiResult<(StatusCode, Json<SupportTicket>)> {
+    support::create(&state, &req)
+        .await
+        .map(|t| (StatusCode::CREATED, Json(t)))
+}
+
+async fn account_status(
+    State(state): State<AppState>,
+    Json(req): Json<StatusQuery>,
+) -> ApiResult<Json<Vec<AccountStatus>>> {
+    support::own_status(&state, &req).await.map(Json)
 }
 
 async fn organisations(

@@ -9,6 +9,7 @@
 #[path = "../../../seal/tests/support/sample.rs"]
 mod sample;
 
+mod data;
 mod journey;
 mod safe;
 
