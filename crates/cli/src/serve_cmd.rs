@@ -21,6 +21,9 @@ pub struct StorageArgs {
     /// SMTP instead of .eml files in DATA_DIR/outbox: smtp://user:pass@host:587
     #[arg(long, env = "COFFRE_SMTP_URL")]
     smtp_url: Option<String>,
+    /// Age in seconds after which a blob no document names is deleted
+    #[arg(long, default_value_t = 3600)]
+    orphan_grace: u64,
 }
 
 impl StorageArgs {
@@ -31,6 +34,7 @@ impl StorageArgs {
             database_url: self.database_url.clone(),
             blob_url: self.blob_url.clone(),
             smtp_url: self.smtp_url.clone(),
+            orphan_grace: self.orphan_grace,
         }
     }
 }
@@ -123,7 +127,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             config.data_dir.display(),
             config.data_dir.join("outbox").display()
         );
-        coffre_server::serve(state, config.listen).await?;
+        coffre_server::serve(state, config.listen, config.orphan_grace).await?;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -161,6 +161,25 @@ impl Blobs {
         }
     }
 
+    /// Every stored digest with when it was written (Unix seconds).
+    pub async fn list_with_times(&self) -> Result<Vec<(String, i64)>> {
+        let prefix = StorePath::from("sha256");
+        let metas: Vec<_> = self
+            .store
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .context("listing blobs")?;
+        Ok(metas
+            .into_iter()
+            .filter_map(|m| {
+                m.location
+                    .filename()
+                    .map(|f| (f.to_owned(), m.last_modified.timestamp()))
+            })
+            .collect())
+    }
+
     /// Every stored digest.
     pub async fn list(&self) -> Result<Vec<String>> {
         let prefix = StorePath::from("sha256");

@@ -42,6 +42,23 @@ pub struct ServerConfig {
     pub blob_url: Option<String>,
     /// `smtp://…`; the default writes `.eml` files to `DATA_DIR/outbox`.
     pub smtp_url: Option<String>,
+    /// A blob no document names is deleted once it is this old (seconds):
+    /// long enough for any upload in progress to commit.
+    pub orphan_grace: u64,
+}
+
+impl ServerConfig {
+    /// The embedded defaults in `data_dir`.
+    pub fn new(data_dir: PathBuf) -> ServerConfig {
+        ServerConfig {
+            data_dir,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            blob_url: None,
+            smtp_url: None,
+            orphan_grace: 3600,
+        }
+    }
 }
 
 /// The time, given to the service so tests can pin it.
@@ -103,7 +120,9 @@ impl AppState {
         let blobs = blobs::Blobs::open(config.blob_url.as_deref(), &config.data_dir)?;
         let mailer = mail::Mailer::open(config.smtp_url.as_deref(), &config.data_dir)?;
         let operator = operator::Operator::open(&config.data_dir, clock.clone())?;
+        // Spool files left by a crash belong to uploads never acknowledged.
         let tmp_dir = config.data_dir.join("tmp");
+        let _ = std::fs::remove_dir_all(&tmp_dir);
         std::fs::create_dir_all(&tmp_dir)
             .with_context(|| format!("creating {}", tmp_dir.display()))?;
         Ok(AppState(Arc::new(Stores {
@@ -118,8 +137,43 @@ impl AppState {
     }
 }
 
-/// Serves until Ctrl-C. Prints the address it listens on.
-pub async fn serve(state: AppState, listen: SocketAddr) -> Result<()> {
+/// Deletes blobs that no document names and that are older than
+/// `grace` seconds (left by uploads or deposits that never committed).
+pub async fn collect_orphans(state: &AppState, grace: u64) -> Result<usize> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let mut deleted = 0;
+    for (sha, written) in state.blobs.list_with_times().await? {
+        if now - written < grace as i64 {
+            continue;
+        }
+        let named = sqlx::query("SELECT id FROM documents WHERE sha256 = $1 LIMIT 1")
+            .bind(&sha)
+            .fetch_optional(&state.db.pool)
+            .await?;
+        if named.is_none() {
+            state.blobs.delete(&sha).await?;
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
+/// Serves until Ctrl-C. Prints the address it listens on. Collects orphan
+/// blobs at start and every hour.
+pub async fn serve(state: AppState, listen: SocketAddr, orphan_grace: u64) -> Result<()> {
+    let gc = state.clone();
+    tokio::spawn(async move {
+        loop {
+            match collect_orphans(&gc, orphan_grace).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("collected {n} orphan blobs"),
+                Err(e) => tracing::warn!("collecting orphan blobs: {e:#}"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        }
+    });
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;

@@ -8,6 +8,7 @@
 mod sample;
 
 mod cli;
+mod crash;
 mod interop;
 mod tsa_http;
 

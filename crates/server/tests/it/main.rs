@@ -89,6 +89,7 @@ impl TestServer {
             database_url,
             blob_url,
             smtp_url: None,
+            orphan_grace: 3600,
         };
         let now = Arc::new(AtomicI64::new(START));
         let clock_now = now.clone();

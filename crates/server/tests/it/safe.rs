@@ -345,3 +345,48 @@ async fn the_organisation_reissues_codes_and_removes_unfinished_safes() {
         assert_eq!(code(&again.unwrap_err()), ErrorCode::WrongCode);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orphan_blobs_are_collected_after_their_grace() {
+    for storage in storages() {
+        let server = TestServer::start(&storage, "orphans").await;
+        let org = orgs::create(&server.state, "Université O", &["o.example".into()])
+            .await
+            .unwrap();
+        let uni = server.client().with_token(&org.api_key);
+        uni.import_roster("O1,Roux,Léa,2004-01-01,lea@o.example\n".into())
+            .await
+            .unwrap();
+        let sealed = server.seal(&org, &crate::transcript(12, "Léa Roux"));
+        let params = coffre_api::DepositParams {
+            student_number: "O1".into(),
+            kind: DocumentKind::Transcript,
+            title: "Relevé".into(),
+            academic_year: "2025-2026".into(),
+        };
+        let kept = uni.deposit(&params, sealed).await.unwrap();
+        // A blob written by an upload that never committed.
+        let orphan = server
+            .state
+            .blobs
+            .put(bytes::Bytes::from_static(b"%PDF-1.7 never committed"))
+            .await
+            .unwrap();
+        assert_eq!(
+            coffre_server::collect_orphans(&server.state, 3600)
+                .await
+                .unwrap(),
+            0,
+            "still within its grace"
+        );
+        assert_eq!(
+            coffre_server::collect_orphans(&server.state, 0)
+                .await
+                .unwrap(),
+            1
+        );
+        let left = server.state.blobs.list().await.unwrap();
+        assert_eq!(left, std::slice::from_ref(&kept.sha256));
+        assert!(!left.contains(&orphan));
+    }
+}

@@ -1,0 +1,289 @@
+//! `kill -9` of `coffre serve` while uploads are in flight: after a
+//! restart every acknowledged document is there and intact, nothing
+//! partial is visible, and the orphan blobs are collected.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use coffre_api::{
+    ChooseEmail, Complete, DocumentQuery, Identify, SafeChoice, UploadParams, VerifyEmail,
+};
+
+use crate::{coffre, run_ok};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(data: &Path, port: u16) -> Child {
+    coffre()
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(data)
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--orphan-grace",
+            "0",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_ready(url: &str) {
+    let client = coffre_api::Client::new(url).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client.trust().await.is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn emailed_code(data: &Path, to: &str) -> String {
+    let mut texts: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(data.join("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            (
+                p.metadata().unwrap().modified().unwrap(),
+                std::fs::read_to_string(p).unwrap(),
+            )
+        })
+        .filter(|(_, t)| t.contains(&format!("To: {to}")))
+        .collect();
+    texts.sort();
+    let text = &texts.last().expect("an e-mail").1;
+    let at = text.find("code is: ").unwrap() + 9;
+    text[at..at + 6].to_owned()
+}
+
+/// A distinct ~2 MB PDF-looking file.
+fn file(i: usize) -> Vec<u8> {
+    let mut v = format!("%PDF-1.7\n% upload {i}\n").into_bytes();
+    v.extend(
+        (0..2_000_000u32)
+            .map(|k| (k.wrapping_mul(2_654_435_761).wrapping_add(i as u32) >> 13) as u8),
+    );
+    v
+}
+
+/// A body that trickles out in 64 KB pieces, so uploads stay in flight.
+fn slow_body(bytes: Vec<u8>) -> reqwest::Body {
+    let chunks: Vec<bytes::Bytes> = bytes
+        .chunks(64 * 1024)
+        .map(bytes::Bytes::copy_from_slice)
+        .collect();
+    let stream = futures::stream::iter(chunks).then(|c| async move {
+        tokio::time::sleep(Duration::from_millis(15)).await;
+        Ok::<_, std::io::Error>(c)
+    });
+    reqwest::Body::wrap_stream(stream)
+}
+
+use futures::StreamExt;
+
+#[test]
+fn acknowledged_uploads_survive_kill_9() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let tmp = tempfile::TempDir::new().unwrap();
+    let data = tmp.path().join("data");
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut server = start(&data, port);
+    rt.block_on(wait_ready(&url));
+
+    // An organisation, a roster of one, a finalised safe.
+    let out = run_ok(
+        coffre()
+            .args([
+                "admin",
+                "org",
+                "create",
+                "--name",
+                "Université K",
+                "--domain",
+                "k.example",
+                "--data-dir",
+            ])
+            .arg(&data)
+            .arg("--out")
+            .arg(tmp.path().join("keys")),
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let key = stdout
+        .lines()
+        .find_map(|l| l.split("keep it secret): ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let anon = coffre_api::Client::new(&url).unwrap();
+    let (session, acked, sent) = rt.block_on(async {
+        let uni = anon.with_token(&key);
+        let created = uni
+            .import_roster("K1,Roux,Léa,2004-01-01,lea@k.example\n".into())
+            .await
+            .unwrap()
+            .created;
+        let who = anon
+            .identify(&Identify {
+                student_number: "K1".into(),
+                activation_code: created[0].activation_code.clone(),
+            })
+            .await
+            .unwrap();
+        let t = who.activation_token;
+        anon.choose_email(&ChooseEmail {
+            activation_token: t.clone(),
+            email: "lea@example.org".into(),
+        })
+        .await
+        .unwrap();
+        let code = emailed_code(&data, "lea@example.org");
+        anon.verify_email(&VerifyEmail {
+            activation_token: t.clone(),
+            code,
+        })
+        .await
+        .unwrap();
+        let session = anon
+            .complete(&Complete {
+                activation_token: t,
+                safe: SafeChoice::New {
+                    password: "crash test passphrase".into(),
+                },
+            })
+            .await
+            .unwrap();
+        let lea = anon.with_token(&session.token);
+
+        // Twelve slow uploads at once; the server dies once two are acknowledged.
+        let done = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..12)
+            .map(|i| {
+                let lea = lea.clone();
+                let done = done.clone();
+                tokio::spawn(async move {
+                    let r = lea
+                        .upload(
+                            &UploadParams {
+                                title: format!("scan {i}"),
+                                kind: None,
+                            },
+                            slow_body(file(i)),
+                        )
+                        .await;
+                    if r.is_ok() {
+                        done.fetch_add(1, Ordering::SeqCst);
+                    }
+                    (i, r)
+                })
+            })
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while done.load(Ordering::SeqCst) < 2 {
+            assert!(Instant::now() < deadline, "no upload was acknowledged");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        (session, tasks, done)
+    });
+    server.kill().unwrap(); // SIGKILL
+    server.wait().unwrap();
+    let results = rt.block_on(futures::future::join_all(acked));
+    let acknowledged: Vec<(usize, coffre_api::DocumentInfo)> = results
+        .into_iter()
+        .map(|r| r.unwrap())
+        .filter_map(|(i, r)| r.ok().map(|d| (i, d)))
+        .collect();
+    assert!(
+        acknowledged.len() >= 2 && acknowledged.len() < 12,
+        "{} acknowledged",
+        acknowledged.len()
+    );
+    let _ = sent;
+
+    // Restart on the same data.
+    let mut server = start(&data, port);
+    rt.block_on(async {
+        wait_ready(&url).await;
+        let lea = anon.with_token(&session.token);
+        let page = lea
+            .documents(&DocumentQuery {
+                per_page: Some(100),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        // Every acknowledged upload is there, byte for byte.
+        for (i, doc) in &acknowledged {
+            assert!(
+                page.documents.iter().any(|d| d.id == doc.id),
+                "acknowledged upload {i} is missing"
+            );
+            assert_eq!(
+                lea.document_content(&doc.id).await.unwrap().as_ref(),
+                file(*i).as_slice()
+            );
+        }
+        // Nothing partial: whatever is listed is one of the files, whole.
+        let mut listed_bytes = 0;
+        for d in &page.documents {
+            let bytes = lea.document_content(&d.id).await.unwrap();
+            assert!(
+                (0..12).any(|i| file(i) == bytes.as_ref()),
+                "{} is not a whole upload",
+                d.title
+            );
+            listed_bytes += d.size;
+        }
+        assert_eq!(
+            lea.me().await.unwrap().used_bytes,
+            listed_bytes,
+            "the quota counts exactly what is there"
+        );
+        // Orphan blobs are collected (grace 0): only listed documents' bytes remain.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let blobs = walk(&data.join("blobs"));
+            if blobs == page.documents.len() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{blobs} blobs for {} documents",
+                page.documents.len()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let left: Vec<_> = std::fs::read_dir(data.join("tmp"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(left.is_empty(), "spool files left: {left:?}");
+    });
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+fn walk(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .map(|e| e.unwrap().path())
+        .map(|p| if p.is_dir() { walk(&p) } else { 1 })
+        .sum()
+}
