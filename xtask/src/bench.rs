@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use crate::external::provision;
+use crate::external::{provision, Scope};
 use crate::{
     build_coffre, build_throughput, fresh_dir, generate_samples, output, pki_init, root, run,
     target_dir,
@@ -27,7 +27,7 @@ const TARGET_VERIFY: f64 = 3000.0;
 
 pub fn seal(files: usize) -> Result<()> {
     let root = root()?;
-    let tools = provision(&root)?;
+    let tools = provision(&root, Scope::Validators)?;
 
     println!("== building coffre and the throughput example (release)");
     let coffre = build_coffre(&root, true)?;

@@ -1,13 +1,16 @@
-//! `cargo xtask test`, and the external validators the interop tests run:
+//! `cargo xtask test`, the external validators the interop tests run —
 //! poppler's pdfsig with NSS's certutil (Debian packages) and pyHanko (a
-//! project-local venv under target/tools, pinned versions).
+//! project-local venv under target/tools, pinned versions) — and the
+//! programs of the servers the server tests talk to: PostgreSQL (Debian's
+//! package) and moto's S3 server (in the same venv). `services` runs them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
-use crate::{cargo, on_path, output, root, run, target_dir};
+use crate::services::{postgres_bin_dir, TestServices, POSTGRES_URL_VAR, S3_ENDPOINT_VAR};
+use crate::{cargo, is_root, on_path, output, root, run, target_dir};
 
 /// pyHanko and its CLI, pinned: the interop tests read their output.
 const PYTHON_PACKAGES: [&str; 3] = [
@@ -16,13 +19,25 @@ const PYTHON_PACKAGES: [&str; 3] = [
     "pyhanko-cli==0.6.0",
 ];
 
+/// moto's S3 server, pinned: it stands in for S3 in the server tests.
+const S3_SERVER_PACKAGE: &str = "moto[server]==5.2.5";
+
 /// Debian packages and the programs each must put on PATH.
 const DEBIAN_PACKAGES: [(&str, &[&str]); 2] = [
     ("poppler-utils", &["pdfsig", "pdftoppm"]),
     ("libnss3-tools", &["certutil"]),
 ];
 
-/// The external validators found after provisioning.
+/// What `provision` installs and looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// pdfsig, certutil and pyHanko.
+    Validators,
+    /// The validators, PostgreSQL and moto's S3 server.
+    ValidatorsAndServers,
+}
+
+/// The external validators and test servers found after provisioning.
 #[derive(Debug)]
 pub struct Tools {
     /// pdfsig and certutil are both on PATH.
@@ -31,6 +46,10 @@ pub struct Tools {
     pub python: Option<PathBuf>,
     /// The venv's `pyhanko` command.
     pub pyhanko: Option<PathBuf>,
+    /// The newest PostgreSQL's server programs (`initdb`, `pg_ctl`, …).
+    pub postgres_bin: Option<PathBuf>,
+    /// The venv's `moto_server` command.
+    pub moto_server: Option<PathBuf>,
     /// Everything was installed or found by us: a missing tool is then a
     /// failure for the tests, not a reason to skip.
     pub required: bool,
@@ -39,7 +58,8 @@ pub struct Tools {
 /// `cargo xtask test`.
 pub fn test() -> Result<()> {
     let root = root()?;
-    let tools = provision(&root)?;
+    let tools = provision(&root, Scope::ValidatorsAndServers)?;
+    let services = TestServices::start(&root, &tools)?;
 
     println!("== running tests");
     let mut cmd = cargo();
@@ -57,16 +77,20 @@ pub fn test() -> Result<()> {
     if tools.required {
         cmd.env("COFFRE_REQUIRE_EXTERNAL", "1");
     }
-    run(&mut cmd).context("tests failed")
+    cmd.envs(services.env());
+    let outcome = run(&mut cmd).context("tests failed");
+    drop(services); // stops the servers, whether the tests passed or not
+    outcome
 }
 
 /// Installs what is missing where we can (Linux with apt-get, as root or
 /// through sudo), then reports what is there.
-pub fn provision(root: &Path) -> Result<Tools> {
+pub fn provision(root: &Path, scope: Scope) -> Result<Tools> {
     let venv = target_dir(root).join("tools").join("venv");
+    let servers = scope == Scope::ValidatorsAndServers;
     let can_install = match installer() {
         Ok(installer) => {
-            install(&installer, &venv)?;
+            install(&installer, &venv, scope)?;
             true
         }
         Err(reason) => {
@@ -77,15 +101,35 @@ pub fn provision(root: &Path) -> Result<Tools> {
 
     let pdfsig = on_path("pdfsig").is_some() && on_path("certutil").is_some();
     let (python, pyhanko) = (venv_bin(&venv, "python"), venv_bin(&venv, "pyhanko"));
-    let pyhanko_ready = python.is_file() && pyhanko.is_file() && pyhanko_importable(&python);
+    let pyhanko_ready = pyhanko.is_file() && pyhanko_importable(&python);
+    let postgres_bin = postgres_bin_dir().filter(|_| servers);
+    let moto_server = Some(venv_bin(&venv, "moto_server"))
+        .filter(|moto_server| servers && moto_server.is_file() && moto_importable(&python));
     let tools = Tools {
         pdfsig,
         python: pyhanko_ready.then_some(python),
         pyhanko: pyhanko_ready.then_some(pyhanko),
+        postgres_bin,
+        moto_server,
         required: can_install,
     };
-    if tools.required && !(tools.pdfsig && pyhanko_ready) {
-        bail!("the external validators are still missing after installing them");
+    if tools.required {
+        let mut missing = Vec::new();
+        if !tools.pdfsig {
+            missing.push("pdfsig or certutil");
+        }
+        if !pyhanko_ready {
+            missing.push("pyHanko");
+        }
+        if servers && tools.postgres_bin.is_none() {
+            missing.push("PostgreSQL");
+        }
+        if servers && tools.moto_server.is_none() {
+            missing.push("moto_server");
+        }
+        if !missing.is_empty() {
+            bail!("{} still missing after installing them", missing.join(", "));
+        }
     }
     if !tools.pdfsig {
         println!("   pdfsig or certutil not found: the pdfsig interop checks will be skipped");
@@ -93,6 +137,19 @@ pub fn provision(root: &Path) -> Result<Tools> {
     if !pyhanko_ready {
         println!(
             "   no pyHanko venv at {}: the pyHanko interop checks will be skipped",
+            venv.display()
+        );
+    }
+    if servers && tools.postgres_bin.is_none() {
+        println!(
+            "   no PostgreSQL in /usr/lib/postgresql: the server tests that need PostgreSQL \
+             will be skipped (unless {POSTGRES_URL_VAR} names a server of yours)"
+        );
+    }
+    if servers && tools.moto_server.is_none() {
+        println!(
+            "   no moto_server in {}: the server tests that need S3 will be skipped \
+             (unless {S3_ENDPOINT_VAR} names an S3 endpoint of yours)",
             venv.display()
         );
     }
@@ -120,8 +177,7 @@ fn installer() -> std::result::Result<Installer, String> {
                 .into(),
         );
     }
-    let is_root = output(Command::new("id").arg("-u")).is_ok_and(|uid| uid.trim() == "0");
-    if is_root {
+    if is_root() {
         Ok(Installer { sudo: false })
     } else if on_path("sudo").is_some() {
         Ok(Installer { sudo: true })
@@ -130,7 +186,8 @@ fn installer() -> std::result::Result<Installer, String> {
     }
 }
 
-fn install(installer: &Installer, venv: &Path) -> Result<()> {
+fn install(installer: &Installer, venv: &Path, scope: Scope) -> Result<()> {
+    let servers = scope == Scope::ValidatorsAndServers;
     let mut missing: Vec<&str> = DEBIAN_PACKAGES
         .iter()
         .filter(|(package, programs)| {
@@ -142,6 +199,11 @@ fn install(installer: &Installer, venv: &Path) -> Result<()> {
         if dpkg_installed(package) && programs.iter().any(|p| on_path(p).is_none()) {
             bail!("{package} is installed but {programs:?} are not all on PATH");
         }
+    }
+    if servers && postgres_bin_dir().is_none() {
+        // Debian's and Ubuntu's supported version; its programs are under
+        // /usr/lib/postgresql/<version>/bin, not on PATH.
+        missing.push("postgresql");
     }
     // Debian's python3 cannot make a venv until python3-venv is installed.
     let venv_ok = on_path("python3").is_some() && make_venv(venv).is_ok();
@@ -157,19 +219,22 @@ fn install(installer: &Installer, venv: &Path) -> Result<()> {
         run(&mut apt(installer, &["update", "-q"])).context("apt-get update")?;
         let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
         args.extend(&missing);
-        run(&mut apt(installer, &args)).context("installing the external validators")?;
+        run(&mut apt(installer, &args)).context("installing the Debian packages")?;
     }
     if !venv_ok {
         make_venv(venv)?;
     }
 
     let python = venv_bin(venv, "python");
+    let mut pins = Vec::new();
     if !(pyhanko_importable(&python) && venv_bin(venv, "pyhanko").is_file()) {
-        println!(
-            "== installing {} into {}",
-            PYTHON_PACKAGES.join(" "),
-            venv.display()
-        );
+        pins.extend(PYTHON_PACKAGES);
+    }
+    if servers && !(moto_importable(&python) && venv_bin(venv, "moto_server").is_file()) {
+        pins.push(S3_SERVER_PACKAGE);
+    }
+    if !pins.is_empty() {
+        println!("== installing {} into {}", pins.join(" "), venv.display());
         run(Command::new(&python)
             .args([
                 "-m",
@@ -178,8 +243,8 @@ fn install(installer: &Installer, venv: &Path) -> Result<()> {
                 "--quiet",
                 "--disable-pip-version-check",
             ])
-            .args(PYTHON_PACKAGES))
-        .context("installing pyHanko into the venv")?;
+            .args(&pins))
+        .context("installing Python packages into the venv")?;
     }
     Ok(())
 }
@@ -233,11 +298,23 @@ fn venv_bin(venv: &Path, name: &str) -> PathBuf {
 
 /// Whether the pinned pyHanko versions import in this interpreter.
 fn pyhanko_importable(python: &Path) -> bool {
-    let mut check = String::from(
-        "import importlib.metadata as m\nimport pyhanko.sign, pyhanko_certvalidator, pyhanko.cli\n",
-    );
-    for pin in PYTHON_PACKAGES {
-        if let Some((name, version)) = pin.split_once("==") {
+    python_has(
+        python,
+        "pyhanko.sign, pyhanko_certvalidator, pyhanko.cli",
+        &PYTHON_PACKAGES,
+    )
+}
+
+/// Whether the pinned moto, with its server, imports in this interpreter.
+fn moto_importable(python: &Path) -> bool {
+    python_has(python, "moto.server", &[S3_SERVER_PACKAGE])
+}
+
+/// Whether `python` imports `modules` and has exactly the `pins` versions.
+fn python_has(python: &Path, modules: &str, pins: &[&str]) -> bool {
+    let mut check = format!("import importlib.metadata as m\nimport {modules}\n");
+    for pin in pins {
+        if let Some((name, version)) = pin_parts(pin) {
             check.push_str(&format!("assert m.version({name:?}) == {version:?}\n"));
         }
     }
@@ -248,4 +325,28 @@ fn pyhanko_importable(python: &Path) -> bool {
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
+}
+
+/// A pin's distribution name and version: "moto[server]==5.2.5" is
+/// ("moto", "5.2.5"); its extras are not part of the name.
+fn pin_parts(pin: &str) -> Option<(&str, &str)> {
+    let (name, version) = pin.split_once("==")?;
+    let name = name.split_once('[').map_or(name, |(name, _)| name);
+    Some((name, version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pins() {
+        assert_eq!(pin_parts("pyHanko==0.38.0"), Some(("pyHanko", "0.38.0")));
+        assert_eq!(pin_parts(S3_SERVER_PACKAGE), Some(("moto", "5.2.5")));
+        assert_eq!(pin_parts("moto[s3,server]==5.2.5"), Some(("moto", "5.2.5")));
+        assert_eq!(pin_parts("moto"), None);
+        for pin in PYTHON_PACKAGES.iter().chain([&S3_SERVER_PACKAGE]) {
+            assert!(pin_parts(pin).is_some(), "{pin} is not pinned");
+        }
+    }
 }

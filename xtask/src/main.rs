@@ -8,6 +8,7 @@ mod bench;
 mod demo;
 mod external;
 mod fuzz;
+mod services;
 
 use std::env;
 use std::ffi::OsStr;
@@ -20,8 +21,9 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  test                 install the external validators if missing (Linux with apt),
-                       then run every test of the workspace
+  test                 install the external validators, PostgreSQL and an S3 server
+                       if missing (Linux with apt), start the servers on loopback,
+                       run every test of the workspace, then stop the servers
   run                  build `coffre`, make a demo PKI and a sealed transcript
                        under target/demo, and verify it in French and English
   fuzz [--seconds N]   fuzz coffre_seal::validate for N seconds (default 600)
@@ -160,6 +162,11 @@ fn on_path(program: &str) -> Option<PathBuf> {
     env::split_paths(&path)
         .map(|dir| dir.join(program))
         .find(|candidate| is_executable(candidate))
+}
+
+/// Whether we run as root (`id -u` is 0).
+fn is_root() -> bool {
+    output(Command::new("id").arg("-u")).is_ok_and(|uid| uid.trim() == "0")
 }
 
 #[cfg(unix)]
