@@ -110,16 +110,16 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         let config = args.storage.config(args.listen);
         let state = AppState::open(&config, coffre_server::system_clock()).await?;
         if args.demo {
-            match coffre_server::demo::seed(&state).await? {
-                Some(demo) => {
-                    println!("Demo university: {}", coffre_server::demo::DEMO_UNIVERSITY);
-                    println!("  organisation API key: {}", demo.api_key);
-                    println!("  students (number, name, activation code):");
-                    for (number, name, code) in &demo.students {
-                        println!("    {number}  {name:<16}  {code}");
-                    }
-                }
-                None => println!("Demo data already in {}", config.data_dir.display()),
+            let demo = coffre_server::demo::seed(&state).await?;
+            println!("Demo university: {}", coffre_server::demo::DEMO_UNIVERSITY);
+            println!("  organisation API key: {}", demo.api_key);
+            if demo.students.is_empty() {
+                println!("  every demo student has finalised a safe: sign in with their e-mail and password");
+            } else {
+                println!("  students still to finalise (number, name, activation code):");
+            }
+            for (number, name, code) in &demo.students {
+                println!("    {number}  {name:<16}  {code}");
             }
         }
         println!(

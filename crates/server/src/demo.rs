@@ -22,14 +22,48 @@ pub struct Demo {
     pub students: Vec<(String, String, String)>,
 }
 
-/// Creates the demo once; `None` when the data directory has it already.
-pub async fn seed(state: &AppState) -> Result<Option<Demo>> {
-    let exists = sqlx::query("SELECT id FROM organisations WHERE name = $1")
+/// The demo's API key cannot be shown again: it is stored hashed.
+pub const KEY_ALREADY_SHOWN: &str = "(shown when the demo was created)";
+
+/// Creates the demo once. On later starts, students who have not
+/// finalised get fresh activation codes (the old ones are stored hashed
+/// and cannot be shown again).
+pub async fn seed(state: &AppState) -> Result<Demo> {
+    let exists = sqlx::query("SELECT id, name, domains FROM organisations WHERE name = $1")
         .bind(DEMO_UNIVERSITY)
         .fetch_optional(&state.db.pool)
         .await?;
-    if exists.is_some() {
-        return Ok(None);
+    if let Some(row) = exists {
+        let domains: String = crate::db::col(&row, "domains")?;
+        let org = orgs::Org {
+            id: crate::db::col(&row, "id")?,
+            name: crate::db::col(&row, "name")?,
+            domains: domains.split(',').map(str::to_owned).collect(),
+        };
+        let rows = sqlx::query(
+            "SELECT student_number, first_name, last_name FROM enrolments WHERE org_id = $1 AND state = 'pre_created' \
+             ORDER BY student_number",
+        )
+        .bind(org.id)
+        .fetch_all(&state.db.pool)
+        .await?;
+        let mut students = Vec::new();
+        for r in rows {
+            let number: String = crate::db::col(&r, "student_number")?;
+            let code = orgs::reissue_code(state, &org, &number)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let name = format!(
+                "{} {}",
+                crate::db::col::<String>(&r, "first_name")?,
+                crate::db::col::<String>(&r, "last_name")?
+            );
+            students.push((number, name, code.activation_code));
+        }
+        return Ok(Demo {
+            api_key: KEY_ALREADY_SHOWN.into(),
+            students,
+        });
     }
     let org_keys = orgs::create(state, DEMO_UNIVERSITY, &["univ-demo.example".to_owned()]).await?;
     let org = orgs::authenticate(state, &org_keys.api_key)
@@ -102,8 +136,8 @@ pub async fn seed(state: &AppState) -> Result<Option<Demo>> {
             code.activation_code.clone(),
         ));
     }
-    Ok(Some(Demo {
+    Ok(Demo {
         api_key: org_keys.api_key,
         students,
-    }))
+    })
 }
