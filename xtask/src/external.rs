@@ -22,6 +22,9 @@ const PYTHON_PACKAGES: [&str; 3] = [
 /// moto's S3 server, pinned: it stands in for S3 in the server tests.
 const S3_SERVER_PACKAGE: &str = "moto[server]==5.2.5";
 
+/// schemathesis, pinned: it fuzzes the service from its OpenAPI document.
+const API_FUZZER_PACKAGE: &str = "schemathesis==4.32.5";
+
 /// Debian packages and the programs each must put on PATH.
 const DEBIAN_PACKAGES: [(&str, &[&str]); 2] = [
     ("poppler-utils", &["pdfsig", "pdftoppm"]),
@@ -50,6 +53,8 @@ pub struct Tools {
     pub postgres_bin: Option<PathBuf>,
     /// The venv's `moto_server` command.
     pub moto_server: Option<PathBuf>,
+    /// The venv's `schemathesis` command.
+    pub schemathesis: Option<PathBuf>,
     /// Everything was installed or found by us: a missing tool is then a
     /// failure for the tests, not a reason to skip.
     pub required: bool,
@@ -73,6 +78,9 @@ pub fn test() -> Result<()> {
     }
     if let Some(python) = &tools.python {
         cmd.env("COFFRE_PYTHON", python);
+    }
+    if let Some(schemathesis) = &tools.schemathesis {
+        cmd.env("COFFRE_SCHEMATHESIS", schemathesis);
     }
     if tools.required {
         cmd.env("COFFRE_REQUIRE_EXTERNAL", "1");
@@ -105,7 +113,10 @@ pub fn provision(root: &Path, scope: Scope) -> Result<Tools> {
     let postgres_bin = postgres_bin_dir().filter(|_| servers);
     let moto_server = Some(venv_bin(&venv, "moto_server"))
         .filter(|moto_server| servers && moto_server.is_file() && moto_importable(&python));
+    let schemathesis = Some(venv_bin(&venv, "schemathesis"))
+        .filter(|s| servers && s.is_file() && schemathesis_importable(&python));
     let tools = Tools {
+        schemathesis,
         pdfsig,
         python: pyhanko_ready.then_some(python),
         pyhanko: pyhanko_ready.then_some(pyhanko),
@@ -126,6 +137,9 @@ pub fn provision(root: &Path, scope: Scope) -> Result<Tools> {
         }
         if servers && tools.moto_server.is_none() {
             missing.push("moto_server");
+        }
+        if servers && tools.schemathesis.is_none() {
+            missing.push("schemathesis");
         }
         if !missing.is_empty() {
             bail!("{} still missing after installing them", missing.join(", "));
@@ -233,6 +247,9 @@ fn install(installer: &Installer, venv: &Path, scope: Scope) -> Result<()> {
     if servers && !(moto_importable(&python) && venv_bin(venv, "moto_server").is_file()) {
         pins.push(S3_SERVER_PACKAGE);
     }
+    if servers && !(schemathesis_importable(&python) && venv_bin(venv, "schemathesis").is_file()) {
+        pins.push(API_FUZZER_PACKAGE);
+    }
     if !pins.is_empty() {
         println!("== installing {} into {}", pins.join(" "), venv.display());
         run(Command::new(&python)
@@ -308,6 +325,11 @@ fn pyhanko_importable(python: &Path) -> bool {
 /// Whether the pinned moto, with its server, imports in this interpreter.
 fn moto_importable(python: &Path) -> bool {
     python_has(python, "moto.server", &[S3_SERVER_PACKAGE])
+}
+
+/// Whether the pinned schemathesis imports in this interpreter.
+fn schemathesis_importable(python: &Path) -> bool {
+    python_has(python, "schemathesis", &[API_FUZZER_PACKAGE])
 }
 
 /// Whether `python` imports `modules` and has exactly the `pins` versions.

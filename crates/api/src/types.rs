@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Every error body: a stable machine code and a sentence for people.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
@@ -13,7 +13,7 @@ pub struct ErrorBody {
 // ---- Operator -------------------------------------------------------------
 
 /// `GET /api/v1/trust`: what a client needs to validate seals offline.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TrustMaterial {
     /// PEM certificates of the operator's roots.
     pub anchors: Vec<String>,
@@ -25,7 +25,7 @@ pub struct TrustMaterial {
 
 /// One roster row as the organisation sends it (CSV in the request body:
 /// `student_number,last_name,first_name,birth_date,institutional_email[,refused]`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RosterRow {
     pub student_number: String,
     pub last_name: String,
@@ -38,7 +38,7 @@ pub struct RosterRow {
 }
 
 /// `POST /api/v1/org/roster` answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RosterImport {
     /// Safes pre-created by this import, with their single-use codes.
     pub created: Vec<ActivationCode>,
@@ -48,14 +48,14 @@ pub struct RosterImport {
     pub unchanged: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ActivationCode {
     pub student_number: String,
     pub activation_code: String,
 }
 
 /// The account status an organisation or a student can check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountState {
     NotProvisioned,
@@ -65,7 +65,7 @@ pub enum AccountState {
 }
 
 /// `GET /api/v1/org/students/{student_number}/status`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccountStatus {
     pub student_number: String,
     pub status: AccountState,
@@ -79,7 +79,7 @@ pub struct AccountStatus {
 }
 
 /// Kinds of document in a safe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentKind {
     Transcript,
@@ -116,7 +116,9 @@ impl DocumentKind {
 }
 
 /// Query of `POST /api/v1/org/deposits` (the body is the sealed PDF).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, utoipa::IntoParams,
+)]
 pub struct DepositParams {
     pub student_number: String,
     pub kind: DocumentKind,
@@ -126,7 +128,7 @@ pub struct DepositParams {
 }
 
 /// `POST /api/v1/org/deposits` answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Deposit {
     pub document_id: String,
     /// Hex SHA-256 of the PDF.
@@ -138,13 +140,13 @@ pub struct Deposit {
 // ---- Finalisation, three steps ---------------------------------------------
 
 /// Step 1, *Identifiez-vous*: `POST /api/v1/activation/identify`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Identify {
     pub student_number: String,
     pub activation_code: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Identified {
     /// Carries the activation through the next steps.
     pub activation_token: String,
@@ -154,13 +156,13 @@ pub struct Identified {
 }
 
 /// Step 2, *Vérifiez votre adresse e-mail*: `POST /api/v1/activation/email`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChooseEmail {
     pub activation_token: String,
     pub email: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EmailCodeSent {
     /// Set when the address looks like a work address (the seed's warning).
     pub warning: Option<String>,
@@ -169,21 +171,21 @@ pub struct EmailCodeSent {
 }
 
 /// `POST /api/v1/activation/verify-email`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VerifyEmail {
     pub activation_token: String,
     pub code: String,
 }
 
 /// Step 3, *Associez votre Digiposte*: `POST /api/v1/activation/complete`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Complete {
     pub activation_token: String,
     pub safe: SafeChoice,
 }
 
 /// "Do you already have a safe?"
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "choice", rename_all = "snake_case")]
 pub enum SafeChoice {
     /// Yes: sign in to it; the organisation is added to it.
@@ -193,7 +195,7 @@ pub enum SafeChoice {
 }
 
 /// Sign-in and finalisation answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Session {
     /// Bearer token for the student API.
     pub token: String,
@@ -203,14 +205,14 @@ pub struct Session {
 // ---- Student API (Authorization: Bearer <session token>) ------------------
 
 /// `POST /api/v1/session`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SignIn {
     pub email: String,
     pub password: String,
 }
 
 /// `GET /api/v1/me`: the account menu (the circle with the initials).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Me {
     pub email: String,
     pub first_name: String,
@@ -221,7 +223,17 @@ pub struct Me {
 }
 
 /// `GET /api/v1/documents` query.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    utoipa::IntoParams,
+)]
 pub struct DocumentQuery {
     pub organisation: Option<String>,
     pub kind: Option<DocumentKind>,
@@ -232,7 +244,7 @@ pub struct DocumentQuery {
     pub per_page: Option<u32>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DocumentInfo {
     pub id: String,
     pub title: String,
@@ -247,7 +259,7 @@ pub struct DocumentInfo {
     pub sealed: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DocumentPage {
     pub documents: Vec<DocumentInfo>,
     pub total: u64,
@@ -256,7 +268,7 @@ pub struct DocumentPage {
 }
 
 /// `GET /api/v1/organisations`: the *Organismes* tab.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Organisation {
     pub name: String,
     /// Still a student there (false once marked former).
@@ -265,20 +277,22 @@ pub struct Organisation {
 
 /// Query of `POST /api/v1/documents` (the body is the file: PDF, PNG or
 /// JPEG).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, utoipa::IntoParams,
+)]
 pub struct UploadParams {
     pub title: String,
     pub kind: Option<DocumentKind>,
 }
 
 /// `PATCH /api/v1/documents/{id}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RenameDocument {
     pub title: String,
 }
 
 /// `POST /api/v1/me/password`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChangePassword {
     pub current_password: String,
     pub new_password: String,
@@ -286,13 +300,13 @@ pub struct ChangePassword {
 
 /// `POST /api/v1/password-reset`: a code is e-mailed if a safe uses the
 /// address (the answer is the same either way).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RequestPasswordReset {
     pub email: String,
 }
 
 /// `POST /api/v1/password-reset/confirm`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConfirmPasswordReset {
     pub email: String,
     pub code: String,
@@ -301,7 +315,7 @@ pub struct ConfirmPasswordReset {
 
 /// `POST /api/v1/support`: a lost sign-in address, with what lets the
 /// operator find the safe (the procedure's list).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SupportRequest {
     pub last_name: String,
     pub first_name: String,
@@ -314,14 +328,14 @@ pub struct SupportRequest {
     pub message: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SupportTicket {
     pub reference: i64,
 }
 
 /// `POST /api/v1/account-status`: the student's own check, by student
 /// number, name and birth date (the procedure's "Vérification compte").
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusQuery {
     pub student_number: String,
     pub last_name: String,
@@ -329,7 +343,7 @@ pub struct StatusQuery {
 }
 
 /// `POST /api/v1/me/rectify`: corrected names.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rectify {
     pub first_name: String,
     pub last_name: String,
@@ -337,18 +351,18 @@ pub struct Rectify {
 
 /// `POST /api/v1/me/email`: a new sign-in address, confirmed by a code
 /// sent to it (`POST /api/v1/me/email/confirm`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChangeEmail {
     pub email: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConfirmEmail {
     pub code: String,
 }
 
 /// `DELETE /api/v1/me`: erasing the safe needs the password again.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Erase {
     pub password: String,
 }

@@ -11,8 +11,8 @@ use axum::{Json, Router};
 use coffre_api::{
     AccountStatus, ActivationCode, ChangeEmail, ChangePassword, ChooseEmail, Complete,
     ConfirmEmail, ConfirmPasswordReset, Deposit, DepositParams, DocumentInfo, DocumentPage,
-    DocumentQuery, EmailCodeSent, Erase, Identified, Identify, Me, Organisation, Rectify,
-    RenameDocument, RequestPasswordReset, RosterImport, Session, SignIn, StatusQuery,
+    DocumentQuery, EmailCodeSent, Erase, ErrorBody, Identified, Identify, Me, Organisation,
+    Rectify, RenameDocument, RequestPasswordReset, RosterImport, Session, SignIn, StatusQuery,
     SupportRequest, SupportTicket, TrustMaterial, UploadParams, VerifyEmail,
 };
 
@@ -20,8 +20,36 @@ use crate::error::{ApiError, ApiResult};
 use crate::orgs::{self, Org};
 use crate::{accounts, activation, documents, privacy, support, AppState};
 
+/// The OpenAPI description, generated from the handlers and the
+/// coffre-api types.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Coffre", description = "The Coffre safe service: organisations deposit sealed originals; students finalise, sign in and keep their documents."),
+    paths(timestamp, trust, import_roster, student_status, refuse_student, former_student, reissue_code, deposit, identify, choose_email, verify_email, complete, sign_in, sign_out, me, erase, change_password, rectify, change_email, confirm_email, export, request_reset, confirm_reset, support_request, account_status, organisations, list_documents, document, upload, rename, delete_document, document_content),
+    modifiers(&Bearer)
+)]
+pub struct ApiDoc;
+
+struct Bearer;
+
+impl utoipa::Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(<ApiDoc as utoipa::OpenApi>::openapi())
+}
+
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/api/openapi.json", get(openapi))
         .route("/tsa", post(timestamp))
         .route("/api/v1/trust", get(trust))
         .route("/api/v1/org/roster", post(import_roster))
@@ -114,6 +142,7 @@ impl FromRequestParts<AppState> for StudentAuth {
     }
 }
 
+#[utoipa::path(post, path = "/tsa", tag = "operator", request_body(description = "DER TimeStampReq", content((Vec<u8> = "application/timestamp-query"), (Vec<u8> = "application/octet-stream"))), responses((status = 200, description = "DER TimeStampResp", content_type = "application/timestamp-reply")))]
 async fn timestamp(State(state): State<AppState>, body: Bytes) -> Response {
     let s = state.clone();
     match tokio::task::spawn_blocking(move || s.operator.tsa.respond(&body)).await {
@@ -122,6 +151,7 @@ async fn timestamp(State(state): State<AppState>, body: Bytes) -> Response {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/trust", tag = "operator", responses((status = 200, body = TrustMaterial)))]
 async fn trust(State(state): State<AppState>) -> Json<TrustMaterial> {
     Json(TrustMaterial {
         anchors: vec![state.operator.root().to_pem()],
@@ -134,6 +164,7 @@ async fn trust(State(state): State<AppState>) -> Json<TrustMaterial> {
     })
 }
 
+#[utoipa::path(post, path = "/api/v1/org/roster", tag = "organisation", security(("bearer" = [])), request_body(content = String, content_type = "text/csv", description = "student_number,last_name,first_name,birth_date,institutional_email[,refused]"), responses((status = 200, body = RosterImport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn import_roster(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
@@ -148,6 +179,7 @@ async fn import_roster(
     orgs::import_roster(&state, &org, &rows).await.map(Json)
 }
 
+#[utoipa::path(get, path = "/api/v1/org/students/{student_number}/status", tag = "organisation", security(("bearer" = [])), params(("student_number" = String, Path)), responses((status = 200, body = AccountStatus), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn student_status(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
@@ -156,6 +188,7 @@ async fn student_status(
     orgs::status(&state, &org, &student_number).await.map(Json)
 }
 
+#[utoipa::path(post, path = "/api/v1/org/students/{student_number}/refuse", tag = "organisation", security(("bearer" = [])), params(("student_number" = String, Path)), responses((status = 200, body = AccountStatus), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn refuse_student(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
@@ -164,6 +197,7 @@ async fn refuse_student(
     orgs::refuse(&state, &org, &student_number).await.map(Json)
 }
 
+#[utoipa::path(post, path = "/api/v1/org/students/{student_number}/former", tag = "organisation", security(("bearer" = [])), params(("student_number" = String, Path)), responses((status = 200, body = AccountStatus), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn former_student(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
@@ -174,6 +208,7 @@ async fn former_student(
         .map(Json)
 }
 
+#[utoipa::path(post, path = "/api/v1/org/students/{student_number}/activation-code", tag = "organisation", security(("bearer" = [])), params(("student_number" = String, Path)), responses((status = 200, body = ActivationCode), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn reissue_code(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
@@ -184,6 +219,7 @@ async fn reissue_code(
         .map(Json)
 }
 
+#[utoipa::path(post, path = "/api/v1/org/deposits", tag = "organisation", security(("bearer" = [])), params(DepositParams), request_body(content((Vec<u8> = "application/pdf"), (Vec<u8> = "application/octet-stream"))), responses((status = 201, body = Deposit), (status = 200, body = Deposit, description = "already deposited"), (status = 404, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn deposit(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
@@ -199,6 +235,7 @@ async fn deposit(
     Ok((status, Json(d)))
 }
 
+#[utoipa::path(post, path = "/api/v1/activation/identify", tag = "finalisation", request_body = Identify, responses((status = 200, body = Identified), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn identify(
     State(state): State<AppState>,
     Json(req): Json<Identify>,
@@ -206,6 +243,7 @@ async fn identify(
     activation::identify(&state, &req).await.map(Json)
 }
 
+#[utoipa::path(post, path = "/api/v1/activation/email", tag = "finalisation", request_body = ChooseEmail, responses((status = 200, body = EmailCodeSent), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn choose_email(
     State(state): State<AppState>,
     Json(req): Json<ChooseEmail>,
@@ -213,6 +251,7 @@ async fn choose_email(
     activation::choose_email(&state, &req).await.map(Json)
 }
 
+#[utoipa::path(post, path = "/api/v1/activation/verify-email", tag = "finalisation", request_body = VerifyEmail, responses((status = 204), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn verify_email(
     State(state): State<AppState>,
     Json(req): Json<VerifyEmail>,
@@ -222,6 +261,7 @@ async fn verify_email(
         .map(|()| StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/v1/activation/complete", tag = "finalisation", request_body = Complete, responses((status = 200, body = Session), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn complete(
     State(state): State<AppState>,
     Json(req): Json<Complete>,
@@ -229,6 +269,7 @@ async fn complete(
     activation::complete(&state, &req).await.map(Json)
 }
 
+#[utoipa::path(post, path = "/api/v1/session", tag = "student", request_body = SignIn, responses((status = 200, body = Session), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn sign_in(
     State(state): State<AppState>,
     Json(req): Json<SignIn>,
@@ -238,16 +279,19 @@ async fn sign_in(
         .map(Json)
 }
 
+#[utoipa::path(delete, path = "/api/v1/session", tag = "student", security(("bearer" = [])), responses((status = 204), (status = 401, body = ErrorBody)))]
 async fn sign_out(State(state): State<AppState>, auth: StudentAuth) -> ApiResult<StatusCode> {
     accounts::sign_out(&state, &auth.token)
         .await
         .map(|()| StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/api/v1/me", tag = "student", security(("bearer" = [])), responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 async fn me(State(state): State<AppState>, auth: StudentAuth) -> ApiResult<Json<Me>> {
     accounts::me(&state, auth.account_id).await.map(Json)
 }
 
+#[utoipa::path(delete, path = "/api/v1/me", tag = "your data", security(("bearer" = [])), request_body = Erase, responses((status = 204), (status = 401, body = ErrorBody)))]
 async fn erase(
     State(state): State<AppState>,
     auth: StudentAuth,
@@ -258,6 +302,7 @@ async fn erase(
         .map(|()| StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "student", security(("bearer" = [])), request_body = ChangePassword, responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn change_password(
     State(state): State<AppState>,
     auth: StudentAuth,
@@ -273,6 +318,7 @@ async fn change_password(
     .map(|()| StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/v1/me/rectify", tag = "your data", security(("bearer" = [])), request_body = Rectify, responses((status = 200, body = Me), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn rectify(
     State(state): State<AppState>,
     auth: StudentAuth,
@@ -283,6 +329,7 @@ async fn rectify(
         .map(Json)
 }
 
+#[utoipa::path(post, path = "/api/v1/me/email", tag = "your data", security(("bearer" = [])), request_body = ChangeEmail, responses((status = 202), (status = 409, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn change_email(
     State(state): State<AppState>,
     auth: StudentAuth,
@@ -293,6 +340,7 @@ async fn change_email(
         .map(|()| StatusCode::ACCEPTED)
 }
 
+#[utoipa::path(post, path = "/api/v1/me/email/confirm", tag = "your data", security(("bearer" = [])), request_body = ConfirmEmail, responses((status = 200, body = Me), (status = 409, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn confirm_email(
     State(state): State<AppState>,
     auth: StudentAuth,
@@ -303,6 +351,7 @@ async fn confirm_email(
         .map(Json)
 }
 
+#[utoipa::path(get, path = "/api/v1/me/export", tag = "your data", security(("bearer" = [])), responses((status = 200, description = "tar archive: metadata.json and documents/", content_type = "application/x-tar"), (status = 401, body = ErrorBody)))]
 async fn export(State(state): State<AppState>, auth: StudentAuth) -> ApiResult<Response> {
     let stream = privacy::export(&state, auth.account_id).await?;
     Ok((
@@ -318,6 +367,7 @@ async fn export(State(state): State<AppState>, auth: StudentAuth) -> ApiResult<R
         .into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/password-reset", tag = "student", request_body = RequestPasswordReset, responses((status = 202), (status = 429, body = ErrorBody)))]
 async fn request_reset(
     State(state): State<AppState>,
     Json(req): Json<RequestPasswordReset>,
@@ -327,6 +377,7 @@ async fn request_reset(
         .map(|()| StatusCode::ACCEPTED)
 }
 
+#[utoipa::path(post, path = "/api/v1/password-reset/confirm", tag = "student", request_body = ConfirmPasswordReset, responses((status = 204), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn confirm_reset(
     State(state): State<AppState>,
     Json(req): Json<ConfirmPasswordReset>,
@@ -336,6 +387,7 @@ async fn confirm_reset(
         .map(|()| StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/v1/support", tag = "student", request_body = SupportRequest, responses((status = 201, body = SupportTicket), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn support_request(
     State(state): State<AppState>,
     Json(req): Json<SupportRequest>,
@@ -345,6 +397,7 @@ async fn support_request(
         .map(|t| (StatusCode::CREATED, Json(t)))
 }
 
+#[utoipa::path(post, path = "/api/v1/account-status", tag = "student", request_body = StatusQuery, responses((status = 200, body = Vec<AccountStatus>), (status = 429, body = ErrorBody)))]
 async fn account_status(
     State(state): State<AppState>,
     Json(req): Json<StatusQuery>,
@@ -352,6 +405,7 @@ async fn account_status(
     support::own_status(&state, &req).await.map(Json)
 }
 
+#[utoipa::path(get, path = "/api/v1/organisations", tag = "student", security(("bearer" = [])), responses((status = 200, body = Vec<Organisation>), (status = 401, body = ErrorBody)))]
 async fn organisations(
     State(state): State<AppState>,
     auth: StudentAuth,
@@ -361,6 +415,7 @@ async fn organisations(
         .map(Json)
 }
 
+#[utoipa::path(get, path = "/api/v1/documents", tag = "documents", security(("bearer" = [])), params(DocumentQuery), responses((status = 200, body = DocumentPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn list_documents(
     State(state): State<AppState>,
     auth: StudentAuth,
@@ -369,6 +424,7 @@ async fn list_documents(
     documents::list(&state, auth.account_id, &q).await.map(Json)
 }
 
+#[utoipa::path(get, path = "/api/v1/documents/{id}", tag = "documents", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = DocumentInfo), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn document(
     State(state): State<AppState>,
     auth: StudentAuth,
@@ -377,6 +433,7 @@ async fn document(
     documents::get(&state, auth.account_id, &id).await.map(Json)
 }
 
+#[utoipa::path(post, path = "/api/v1/documents", tag = "documents", security(("bearer" = [])), params(UploadParams), request_body(content = Vec<u8>, content_type = "application/octet-stream"), responses((status = 201, body = DocumentInfo), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn upload(
     State(state): State<AppState>,
     auth: StudentAuth,
@@ -387,6 +444,7 @@ async fn upload(
     Ok((StatusCode::CREATED, Json(doc)))
 }
 
+#[utoipa::path(patch, path = "/api/v1/documents/{id}", tag = "documents", security(("bearer" = [])), params(("id" = String, Path)), request_body = RenameDocument, responses((status = 200, body = DocumentInfo), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn rename(
     State(state): State<AppState>,
     auth: StudentAuth,
@@ -398,6 +456,7 @@ async fn rename(
         .map(Json)
 }
 
+#[utoipa::path(delete, path = "/api/v1/documents/{id}", tag = "documents", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn delete_document(
     State(state): State<AppState>,
     auth: StudentAuth,
@@ -408,6 +467,7 @@ async fn delete_document(
         .map(|()| StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/api/v1/documents/{id}/content", tag = "documents", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, description = "the document", content_type = "application/pdf"), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn document_content(
     State(state): State<AppState>,
     auth: StudentAuth,

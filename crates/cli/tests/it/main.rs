@@ -10,6 +10,7 @@ mod sample;
 mod cli;
 mod crash;
 mod interop;
+mod schemathesis;
 mod tsa_http;
 
 use std::ffi::OsStr;
