@@ -193,6 +193,84 @@ pub fn seal(files: usize) -> Result<()> {
     Ok(())
 }
 
+/// `cargo xtask bench server`: a real `coffre serve` (release, SQLite,
+/// local blobs) driven over loopback HTTP by the `server_bench` example.
+pub fn server() -> Result<()> {
+    let root = root()?;
+    println!("== building coffre and the server_bench example (release)");
+    let coffre = build_coffre(&root, true)?;
+    let mut cmd = crate::cargo();
+    cmd.current_dir(&root).args([
+        "build",
+        "--release",
+        "-p",
+        "coffre-cli",
+        "--example",
+        "server_bench",
+    ]);
+    run(&mut cmd).context("building the server_bench example")?;
+    let bench = target_dir(&root)
+        .join("release")
+        .join("examples")
+        .join(crate::exe("server_bench"));
+    let work = target_dir(&root).join("bench-server");
+    println!("== running (2,000 deposits, 10,000 documents, a 1 GB upload)");
+    let out = output(
+        Command::new(&bench)
+            .arg("--coffre")
+            .arg(&coffre)
+            .arg("--work")
+            .arg(&work),
+    )?;
+    let field = |name: &str| -> Result<f64> {
+        out.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("no {name}= in the output:\n{out}"))
+    };
+    let rows = [
+        (
+            "sealed deposits over HTTP (docs/s)",
+            field("deposits_per_s")?,
+            ">= 500",
+            field("deposits_per_s")? >= 500.0,
+        ),
+        (
+            "Coffre list p50 (ms), 10,000 documents",
+            field("list_p50_ms")?,
+            "",
+            true,
+        ),
+        (
+            "Coffre list p99 (ms), 10,000 documents",
+            field("list_p99_ms")?,
+            "<= 20",
+            field("list_p99_ms")? <= 20.0,
+        ),
+        (
+            "server RSS growth, 1 GB upload (MB)",
+            field("rss_growth_mb")?,
+            "<= 64",
+            field("rss_growth_mb")? <= 64.0,
+        ),
+    ];
+    println!("\ncoffre serve (release, SQLite, local blobs) on this machine\n");
+    for (what, value, target, met) in rows {
+        let verdict = match (target.is_empty(), met) {
+            (true, _) => String::new(),
+            (false, true) => format!("{target}  met"),
+            (false, false) => format!("{target}  NOT MET"),
+        };
+        println!("  {what:<42} {value:>9.1}  {verdict}");
+    }
+    println!(
+        "\n  ({} MB uploaded in {:.1} s)",
+        field("upload_mb")?,
+        field("upload_s")?
+    );
+    Ok(())
+}
+
 #[derive(Debug)]
 struct Row {
     task: &'static str,

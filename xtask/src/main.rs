@@ -30,6 +30,8 @@ tasks:
   bench seal [--files N]
                        seal and verify N transcripts (default 200) with coffre,
                        pdfsig and pyHanko, and compare their throughput
+  bench server         sealed deposits per second over HTTP, Coffre list latency
+                       with 10,000 documents, server memory during a 1 GB upload
   help                 print this text
 ";
 
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
             Some(files) => bench::seal(files),
             None => return usage(),
         },
+        ["bench", "server"] => bench::server(),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

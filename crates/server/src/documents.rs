@@ -223,14 +223,19 @@ pub async fn get(state: &AppState, account_id: i64, id: &str) -> ApiResult<Docum
     info(&row)
 }
 
+/// A document's bytes, streamed from the blob store (memory does not grow
+/// with the file's size).
 pub async fn content(
     state: &AppState,
     account_id: i64,
     id: &str,
-) -> ApiResult<(DocumentInfo, Bytes)> {
+) -> ApiResult<(
+    DocumentInfo,
+    futures::stream::BoxStream<'static, object_store::Result<Bytes>>,
+)> {
     let doc = get(state, account_id, id).await?;
-    let bytes = state.blobs.get(&doc.sha256).await?;
-    Ok((doc, bytes))
+    let stream = state.blobs.get_stream(&doc.sha256).await?;
+    Ok((doc, stream))
 }
 
 /// What a student's own file may be.

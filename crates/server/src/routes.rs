@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::header::{AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -467,13 +467,13 @@ async fn delete_document(
         .map(|()| StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/documents/{id}/content", tag = "documents", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, description = "the document", content_type = "application/pdf"), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/documents/{id}/content", tag = "documents", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, description = "the document (PDF when sealed)", content_type = "application/octet-stream"), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn document_content(
     State(state): State<AppState>,
     auth: StudentAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let (doc, bytes) = documents::content(&state, auth.account_id, &id).await?;
+    let (doc, stream) = documents::content(&state, auth.account_id, &id).await?;
     let name: String = doc
         .title
         .chars()
@@ -487,13 +487,22 @@ async fn document_content(
         .collect();
     Ok((
         [
-            (CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                CONTENT_TYPE,
+                if doc.sealed {
+                    "application/pdf"
+                } else {
+                    "application/octet-stream"
+                }
+                .to_owned(),
+            ),
+            (CONTENT_LENGTH, doc.size.to_string()),
             (
                 CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}.pdf\""),
+                format!("attachment; filename=\"{name}\""),
             ),
         ],
-        bytes,
+        axum::body::Body::from_stream(stream),
     )
         .into_response())
 }
