@@ -159,11 +159,23 @@ pub fn request(sha256_digest: &[u8; 32], nonce: u64) -> Result<Vec<u8>, Error> {
             hashed_message: OctetString::new(sha256_digest.to_vec()).map_err(Error::from_der)?,
         },
         req_policy: None,
-        nonce: Some(Int::new(&nonce.to_be_bytes()).map_err(Error::from_der)?),
+        nonce: Some(Int::new(&minimal_be(nonce)).map_err(Error::from_der)?),
         cert_req: true,
         extensions: None,
     };
     req.to_der().map_err(Error::from_der)
+}
+
+/// The big-endian bytes of `n` as a DER INTEGER holds them: no leading
+/// zero byte unless the next byte's high bit needs one.
+fn minimal_be(n: u64) -> Vec<u8> {
+    let bytes = n.to_be_bytes();
+    let skip = bytes.iter().take_while(|b| **b == 0).count().min(7);
+    let mut out = bytes[skip..].to_vec();
+    if out[0] & 0x80 != 0 {
+        out.insert(0, 0);
+    }
+    out
 }
 
 /// The token inside a DER `TimeStampResp`, after checking that it was
@@ -299,4 +311,24 @@ fn generalized_time(v: &[u8]) -> Option<UnixTime> {
     date.extend_from_slice(digits);
     date.push(b'Z');
     UnixTime::from_pdf_date(&date)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_encode_as_minimal_integers() {
+        assert_eq!(minimal_be(0), [0]);
+        assert_eq!(minimal_be(42), [42]);
+        assert_eq!(minimal_be(0x80), [0, 0x80]);
+        assert_eq!(
+            minimal_be(u64::MAX),
+            [0, 255, 255, 255, 255, 255, 255, 255, 255]
+        );
+        for n in [0, 1, 42, 0x80, 0x1234, u64::MAX] {
+            let req = request(&[7; 32], n).unwrap();
+            assert!(TimeStampReq::from_der(&req).is_ok(), "nonce {n}");
+        }
+    }
 }

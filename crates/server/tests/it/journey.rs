@@ -325,6 +325,15 @@ async fn run_journey(storage: &crate::Storage) {
         .unwrap();
     assert_eq!(searched.total, 1);
 
+    // The operator's TSA answers RFC 3161 requests over HTTP.
+    let digest = coffre_seal::sha256(b"some signature value");
+    let reply = anon
+        .timestamp(coffre_seal::timestamp_request(&digest, 42).unwrap())
+        .await
+        .unwrap();
+    coffre_seal::token_from_response(&reply, &digest)
+        .expect("a granted, matching time-stamp token");
+
     // Downloaded bytes validate offline against what /trust gives.
     let bytes = camille.document_content(&doc.id).await.unwrap();
     assert_eq!(bytes.as_ref(), sealed.as_slice());

@@ -23,29 +23,40 @@ use coffre_server::orgs::NewOrganisation;
 use coffre_server::{AppState, ServerConfig};
 use tempfile::TempDir;
 
-/// A storage combination to run a suite on.
+/// A storage combination to run a suite on: a database (SQLite when
+/// `None`) and a blob store (a local folder when `None`).
 #[derive(Clone, Debug)]
-pub enum Storage {
-    SqliteLocal,
-    PostgresS3 { postgres: String, s3: String },
+pub struct Storage {
+    pub postgres: Option<String>,
+    pub s3: Option<String>,
 }
 
-/// The combinations available here. With COFFRE_REQUIRE_EXTERNAL=1 a
-/// missing PostgreSQL or S3 server is a failure, not a skip.
+/// Every combination available here: SQLite or PostgreSQL, each with a
+/// local folder or an S3 server. With COFFRE_REQUIRE_EXTERNAL=1 a missing
+/// PostgreSQL or S3 server is a failure, not a skip.
 pub fn storages() -> Vec<Storage> {
-    let mut out = vec![Storage::SqliteLocal];
-    match (
-        std::env::var("COFFRE_TEST_POSTGRES_URL"),
-        std::env::var("COFFRE_TEST_S3_ENDPOINT"),
-    ) {
-        (Ok(postgres), Ok(s3)) => out.push(Storage::PostgresS3 { postgres, s3 }),
-        _ if std::env::var("COFFRE_REQUIRE_EXTERNAL").as_deref() == Ok("1") => {
-            panic!("COFFRE_TEST_POSTGRES_URL and COFFRE_TEST_S3_ENDPOINT are required (run through cargo xtask test)")
-        }
-        _ => eprintln!(
-            "skipped: PostgreSQL + S3 runs (no COFFRE_TEST_POSTGRES_URL / COFFRE_TEST_S3_ENDPOINT)"
-        ),
+    let postgres = std::env::var("COFFRE_TEST_POSTGRES_URL").ok();
+    let s3 = std::env::var("COFFRE_TEST_S3_ENDPOINT").ok();
+    if (postgres.is_none() || s3.is_none())
+        && std::env::var("COFFRE_REQUIRE_EXTERNAL").as_deref() == Ok("1")
+    {
+        panic!("COFFRE_TEST_POSTGRES_URL and COFFRE_TEST_S3_ENDPOINT are required (run through cargo xtask test)");
     }
+    if postgres.is_none() || s3.is_none() {
+        eprintln!("skipped: PostgreSQL and S3 runs (no COFFRE_TEST_POSTGRES_URL / COFFRE_TEST_S3_ENDPOINT)");
+    }
+    let mut out = Vec::new();
+    for pg in [None, postgres.clone()] {
+        for blobs in [None, s3.clone()] {
+            if (pg.is_none() || postgres.is_some()) && (blobs.is_none() || s3.is_some()) {
+                out.push(Storage {
+                    postgres: pg.clone(),
+                    s3: blobs.clone(),
+                });
+            }
+        }
+    }
+    out.dedup_by(|a, b| a.postgres == b.postgres && a.s3 == b.s3);
     out
 }
 
@@ -67,20 +78,25 @@ impl TestServer {
         let tmp = TempDir::new().unwrap();
         let data_dir = tmp.path().join("data");
         let unique = format!("{name}_{}", std::process::id());
-        let (database_url, blob_url) = match storage {
-            Storage::SqliteLocal => (None, None),
-            Storage::PostgresS3 { postgres, s3 } => {
-                let db = format!("t_{unique}").to_lowercase();
+        let database_url = match &storage.postgres {
+            None => None,
+            Some(postgres) => {
+                let db = format!("t_{unique}_{}", storage.s3.is_some() as u8).to_lowercase();
                 create_postgres_db(postgres, &db).await;
-                let bucket = format!("b-{unique}").to_lowercase().replace('_', "-");
-                create_bucket(s3, &bucket).await;
                 let base = postgres.rsplit_once('/').unwrap().0;
-                (
-                    Some(format!("{base}/{db}")),
-                    Some(format!(
-                        "s3://{bucket}?endpoint={s3}&allow_http=true&region=us-east-1&access_key_id=test&secret_access_key=test"
-                    )),
-                )
+                Some(format!("{base}/{db}"))
+            }
+        };
+        let blob_url = match &storage.s3 {
+            None => None,
+            Some(s3) => {
+                let bucket = format!("b-{unique}-{}", storage.postgres.is_some() as u8)
+                    .to_lowercase()
+                    .replace('_', "-");
+                create_bucket(s3, &bucket).await;
+                Some(format!(
+                    "s3://{bucket}?endpoint={s3}&allow_http=true&region=us-east-1&access_key_id=test&secret_access_key=test"
+                ))
             }
         };
         let config = ServerConfig {
