@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod client;
+pub mod roster;
 mod types;
 
 pub use client::{Client, Error, ErrorCode, Result};

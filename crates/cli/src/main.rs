@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod files;
+mod org_cmd;
 mod pki_cmd;
 mod seal_cmd;
 mod serve_cmd;
@@ -29,6 +30,8 @@ enum Command {
     Seal(seal_cmd::Args),
     /// Verify the seals of PDF documents, offline
     Verify(verify_cmd::Args),
+    /// The university's side: rosters, deposits, statuses
+    Org(org_cmd::Args),
     /// Run the safe service (SQLite and a local folder unless told otherwise)
     Serve(serve_cmd::ServeArgs),
     /// Operator tasks
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify_cmd::run(args),
         Command::Pki { command } => pki_cmd::run(command),
         Command::Serve(args) => serve_cmd::serve(args),
+        Command::Org(args) => org_cmd::run(args),
         Command::Admin { command } => serve_cmd::admin(command),
     };
     match result {

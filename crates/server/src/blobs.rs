@@ -29,6 +29,7 @@ impl Blobs {
                 let dir = data_dir.join("blobs");
                 std::fs::create_dir_all(&dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
+                remove_staged(&dir);
                 Arc::new(LocalFileSystem::new_with_prefix(&dir).context("opening the blob folder")?)
             }
             Some(u) if u.starts_with("s3://") => {
@@ -193,5 +194,25 @@ impl Blobs {
             .into_iter()
             .filter_map(|m| m.location.filename().map(str::to_owned))
             .collect())
+    }
+}
+
+/// A local store writes `NAME#N` and renames it when complete; a crash
+/// mid-write leaves the staged file behind. Nothing acknowledged is ever
+/// staged, so they are deleted when the store opens.
+fn remove_staged(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            remove_staged(&path);
+        } else if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().contains('#'))
+        {
+            let _ = std::fs::remove_file(&path);
+        }
     }
 }

@@ -2,9 +2,7 @@
 //! restart every acknowledged document is there and intact, nothing
 //! partial is visible, and the orphan blobs are collected.
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,59 +11,7 @@ use coffre_api::{
     ChooseEmail, Complete, DocumentQuery, Identify, SafeChoice, UploadParams, VerifyEmail,
 };
 
-use crate::{coffre, run_ok};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(data: &Path, port: u16) -> Child {
-    coffre()
-        .arg("serve")
-        .arg("--data-dir")
-        .arg(data)
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--orphan-grace",
-            "0",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-async fn wait_ready(url: &str) {
-    let client = coffre_api::Client::new(url).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while client.trust().await.is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn emailed_code(data: &Path, to: &str) -> String {
-    let mut texts: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(data.join("outbox"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .map(|p| {
-            (
-                p.metadata().unwrap().modified().unwrap(),
-                std::fs::read_to_string(p).unwrap(),
-            )
-        })
-        .filter(|(_, t)| t.contains(&format!("To: {to}")))
-        .collect();
-    texts.sort();
-    let text = &texts.last().expect("an e-mail").1;
-    let at = text.find("code is: ").unwrap() + 9;
-    text[at..at + 6].to_owned()
-}
+use crate::{coffre, emailed_code, run_ok, start_server as start, wait_ready};
 
 /// A distinct ~2 MB PDF-looking file.
 fn file(i: usize) -> Vec<u8> {
@@ -101,7 +47,7 @@ fn acknowledged_uploads_survive_kill_9() {
         .unwrap();
     let tmp = tempfile::TempDir::new().unwrap();
     let data = tmp.path().join("data");
-    let port = free_port();
+    let port = crate::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let mut server = start(&data, port);
     rt.block_on(wait_ready(&url));

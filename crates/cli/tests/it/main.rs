@@ -10,12 +10,17 @@ mod sample;
 mod cli;
 mod crash;
 mod interop;
+mod org;
 mod schemathesis;
 mod tsa_http;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use std::net::TcpListener;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
@@ -132,4 +137,58 @@ pub fn tampered(pdf: &[u8]) -> Vec<u8> {
     let mut out = pdf.to_vec();
     out[at + 9] = b'x';
     out
+}
+
+// ---- A running `coffre serve` ----
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn start_server(data: &Path, port: u16) -> Child {
+    coffre()
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(data)
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--orphan-grace",
+            "0",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+pub async fn wait_ready(url: &str) {
+    let client = coffre_api::Client::new(url).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client.trust().await.is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub fn emailed_code(data: &Path, to: &str) -> String {
+    let mut texts: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(data.join("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            (
+                p.metadata().unwrap().modified().unwrap(),
+                std::fs::read_to_string(p).unwrap(),
+            )
+        })
+        .filter(|(_, t)| t.contains(&format!("To: {to}")))
+        .collect();
+    texts.sort();
+    let text = &texts.last().expect("an e-mail").1;
+    let at = text.find("code is: ").unwrap() + 9;
+    text[at..at + 6].to_owned()
 }
