@@ -238,6 +238,17 @@ impl Client {
         .await
     }
 
+    /// Which of these originals (hex SHA-256 before sealing) were deposited.
+    pub async fn known_deposits(&self, source_sha256: Vec<String>) -> Result<Vec<String>> {
+        let k: KnownDeposits = self
+            .post_json(
+                "/api/v1/org/deposits/known",
+                &KnownDeposits { source_sha256 },
+            )
+            .await?;
+        Ok(k.source_sha256)
+    }
+
     pub async fn deposit(&self, params: &DepositParams, pdf: Vec<u8>) -> Result<Deposit> {
         Self::json(
             self.request(Method::POST, "/api/v1/org/deposits")

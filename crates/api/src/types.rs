@@ -125,6 +125,17 @@ pub struct DepositParams {
     pub title: String,
     /// `2025-2026`.
     pub academic_year: String,
+    /// Hex SHA-256 of the document before sealing: a second deposit of the
+    /// same original for the same student is recognised and not repeated.
+    #[serde(default)]
+    pub source_sha256: Option<String>,
+}
+
+/// `POST /api/v1/org/deposits/known`: which originals were deposited.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct KnownDeposits {
+    /// Hex SHA-256 digests of originals (at most 1,000).
+    pub source_sha256: Vec<String>,
 }
 
 /// `POST /api/v1/org/deposits` answer.

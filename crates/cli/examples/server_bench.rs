@@ -204,6 +204,7 @@ async fn main() -> Result<()> {
                     kind: DocumentKind::Transcript,
                     title: "Relevé de notes".into(),
                     academic_year: "2025-2026".into(),
+                    source_sha256: None,
                 };
                 uni.deposit(&p, pdf).await
             }

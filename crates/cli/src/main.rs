@@ -2,6 +2,7 @@
 
 #![forbid(unsafe_code)]
 
+mod deposit;
 mod files;
 mod org_cmd;
 mod pki_cmd;

@@ -20,6 +20,8 @@ pub struct Args {
     command: Command,
 }
 
+pub use crate::deposit::DepositArgs;
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check a whole roster, then pre-create the safes and write the activation codes
@@ -42,6 +44,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Seal and deposit the documents of a manifest; safe to run again after an interruption
+    Deposit(DepositArgs),
     /// Write a realistic sample roster of N students (for tests and demos)
     SampleRoster {
         count: usize,
@@ -78,6 +82,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
             Command::Status { students, json } => status(&client, &students, json).await,
             Command::SampleRoster { .. } => Ok(ExitCode::SUCCESS),
+            Command::Deposit(d) => crate::deposit::run(&client, &args.server, d).await,
         }
     })
 }

@@ -177,8 +177,8 @@ fn complete_chain(chain: &mut Vec<Certificate>, pool: &[Certificate]) {
 }
 
 /// An RFC 3161 server reached over HTTP(S).
-struct HttpTsa {
-    url: String,
+pub(crate) struct HttpTsa {
+    pub(crate) url: String,
 }
 
 impl TimeStamper for HttpTsa {

@@ -125,6 +125,7 @@ pub async fn seed(state: &AppState) -> Result<Demo> {
                 kind,
                 title: title.to_owned(),
                 academic_year: "2025-2026".to_owned(),
+                source_sha256: None,
             };
             documents::deposit(state, &org, &params, Bytes::from(sealed))
                 .await

@@ -65,12 +65,19 @@ pub async fn deposit(
         .await
         .map_err(|e| ApiError::Internal(e.into()))??;
 
+    let source = match &params.source_sha256 {
+        Some(d) if d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Some(d.to_ascii_lowercase())
+        }
+        Some(_) => return Err(ApiError::Invalid("source_sha256 is 64 hex digits".into())),
+        None => None,
+    };
     let sha256 = state.blobs.put(pdf.clone()).await?;
     let id = document_id();
     let now = (state.clock)().0;
     let inserted = sqlx::query(
-        "INSERT INTO documents (id, account_id, enrolment_id, org_id, kind, title, academic_year, sha256, size, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (enrolment_id, sha256) DO NOTHING",
+        "INSERT INTO documents (id, account_id, enrolment_id, org_id, kind, title, academic_year, sha256, size, \
+         created_at, source_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
     )
     .bind(&id)
     .bind(account_id)
@@ -82,6 +89,7 @@ pub async fn deposit(
     .bind(&sha256)
     .bind(pdf.len() as i64)
     .bind(now)
+    .bind(source.clone())
     .execute(&state.db.pool)
     .await?;
     if inserted.rows_affected() == 1 {
@@ -91,14 +99,17 @@ pub async fn deposit(
             already_deposited: false,
         });
     }
-    let existing = sqlx::query("SELECT id FROM documents WHERE enrolment_id = $1 AND sha256 = $2")
-        .bind(enrolment_id)
-        .bind(&sha256)
-        .fetch_one(&state.db.pool)
-        .await?;
+    let existing = sqlx::query(
+        "SELECT id, sha256 FROM documents WHERE enrolment_id = $1 AND (sha256 = $2 OR source_sha256 = $3)",
+    )
+    .bind(enrolment_id)
+    .bind(&sha256)
+    .bind(source)
+    .fetch_one(&state.db.pool)
+    .await?;
     Ok(Deposit {
         document_id: col(&existing, "id")?,
-        sha256,
+        sha256: col(&existing, "sha256")?,
         already_deposited: true,
     })
 }
@@ -395,4 +406,35 @@ pub async fn delete(state: &AppState, account_id: i64, id: &str) -> ApiResult<()
         state.blobs.delete(&doc.sha256).await?;
     }
     Ok(())
+}
+
+/// Which of these originals (hex SHA-256 before sealing) this organisation
+/// has deposited already.
+pub async fn known_sources(
+    state: &AppState,
+    org: &Org,
+    digests: &[String],
+) -> ApiResult<Vec<String>> {
+    if digests.len() > 1000 {
+        return Err(ApiError::Invalid(
+            "ask about at most 1,000 digests at a time".into(),
+        ));
+    }
+    if digests.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (2..digests.len() + 2).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT DISTINCT source_sha256 FROM documents WHERE org_id = $1 AND source_sha256 IN ({})",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql).bind(org.id);
+    for d in digests {
+        q = q.bind(d.to_ascii_lowercase());
+    }
+    q.fetch_all(&state.db.pool)
+        .await?
+        .iter()
+        .map(|r| Ok(col(r, "source_sha256")?))
+        .collect()
 }

@@ -11,9 +11,9 @@ use axum::{Json, Router};
 use coffre_api::{
     AccountStatus, ActivationCode, ChangeEmail, ChangePassword, ChooseEmail, Complete,
     ConfirmEmail, ConfirmPasswordReset, Deposit, DepositParams, DocumentInfo, DocumentPage,
-    DocumentQuery, EmailCodeSent, Erase, ErrorBody, Identified, Identify, Me, Organisation,
-    Rectify, RenameDocument, RequestPasswordReset, RosterImport, Session, SignIn, StatusQuery,
-    SupportRequest, SupportTicket, TrustMaterial, UploadParams, VerifyEmail,
+    DocumentQuery, EmailCodeSent, Erase, ErrorBody, Identified, Identify, KnownDeposits, Me,
+    Organisation, Rectify, RenameDocument, RequestPasswordReset, RosterImport, Session, SignIn,
+    StatusQuery, SupportRequest, SupportTicket, TrustMaterial, UploadParams, VerifyEmail,
 };
 
 use crate::error::{ApiError, ApiResult};
@@ -25,7 +25,7 @@ use crate::{accounts, activation, documents, privacy, support, AppState};
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Coffre", description = "The Coffre safe service: organisations deposit sealed originals; students finalise, sign in and keep their documents."),
-    paths(timestamp, trust, import_roster, student_status, refuse_student, former_student, reissue_code, deposit, identify, choose_email, verify_email, complete, sign_in, sign_out, me, erase, change_password, rectify, change_email, confirm_email, export, request_reset, confirm_reset, support_request, account_status, organisations, list_documents, document, upload, rename, delete_document, document_content),
+    paths(timestamp, trust, known_deposits, import_roster, student_status, refuse_student, former_student, reissue_code, deposit, identify, choose_email, verify_email, complete, sign_in, sign_out, me, erase, change_password, rectify, change_email, confirm_email, export, request_reset, confirm_reset, support_request, account_status, organisations, list_documents, document, upload, rename, delete_document, document_content),
     modifiers(&Bearer)
 )]
 pub struct ApiDoc;
@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/org/deposits",
             post(deposit).layer(DefaultBodyLimit::max(documents::MAX_DEPOSIT_BYTES)),
         )
+        .route("/api/v1/org/deposits/known", post(known_deposits))
         .route("/api/v1/activation/identify", post(identify))
         .route("/api/v1/activation/email", post(choose_email))
         .route("/api/v1/activation/verify-email", post(verify_email))
@@ -233,6 +234,17 @@ async fn deposit(
         StatusCode::CREATED
     };
     Ok((status, Json(d)))
+}
+
+#[utoipa::path(post, path = "/api/v1/org/deposits/known", tag = "organisation", security(("bearer" = [])), request_body = KnownDeposits, responses((status = 200, body = KnownDeposits), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn known_deposits(
+    State(state): State<AppState>,
+    OrgAuth(org): OrgAuth,
+    Json(req): Json<KnownDeposits>,
+) -> ApiResult<Json<KnownDeposits>> {
+    documents::known_sources(&state, &org, &req.source_sha256)
+        .await
+        .map(|source_sha256| Json(KnownDeposits { source_sha256 }))
 }
 
 #[utoipa::path(post, path = "/api/v1/activation/identify", tag = "finalisation", request_body = Identify, responses((status = 200, body = Identified), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]

@@ -135,3 +135,137 @@ fn the_registrar_manages_the_roster_from_the_command_line() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn deposit_is_idempotent_and_reports_every_row() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let data = tmp.path().join("data");
+    let port = crate::free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut server = start_server(&data, port);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(wait_ready(&url));
+    let keys = tmp.path().join("keys");
+    let out = run_ok(
+        coffre()
+            .args([
+                "admin",
+                "org",
+                "create",
+                "--name",
+                "Université Dépôt",
+                "--domain",
+                "depot.example",
+                "--data-dir",
+            ])
+            .arg(&data)
+            .arg("--out")
+            .arg(&keys),
+    );
+    let key = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.split("keep it secret): ").nth(1).map(str::to_owned))
+        .unwrap();
+    let org = |args: &[&str]| {
+        let mut cmd = coffre();
+        cmd.args(["org", "--server", &url])
+            .env("COFFRE_ORG_API_KEY", key.trim())
+            .args(args);
+        cmd
+    };
+    let roster = tmp.path().join("roster.csv");
+    std::fs::write(&roster, "D1,Roux,Léa,2004-01-01,lea@depot.example\nD2,Petit,Hugo,2004-01-01,hugo@depot.example\nD3,Morel,Rose,2004-01-01,rose@depot.example,1\n").unwrap();
+    run_ok(&mut org(&["import-roster", roster.to_str().unwrap()]));
+    let docs = tmp.path().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    for (i, name) in ["d1.pdf", "d1-cert.pdf", "d2.pdf", "d3.pdf", "d9.pdf"]
+        .iter()
+        .enumerate()
+    {
+        std::fs::write(
+            docs.join(name),
+            crate::sample::transcript_pdf(i as u64, "Student"),
+        )
+        .unwrap();
+    }
+    let manifest = tmp.path().join("manifest.csv");
+    let deposit = |m: &std::path::Path| {
+        let mut cmd = org(&[
+            "deposit",
+            "--manifest",
+            m.to_str().unwrap(),
+            "--level",
+            "b-lt",
+        ]);
+        cmd.arg("--key")
+            .arg(keys.join("seal.key.pem"))
+            .arg("--cert")
+            .arg(keys.join("seal.pem"))
+            .arg("--chain")
+            .arg(keys.join("chain.pem"));
+        cmd
+    };
+
+    // A bad manifest: nothing is sealed or sent.
+    std::fs::write(&manifest, "D1,docs/d1.pdf,bulletin,Relevé,2025-2026\nD2,docs/missing.pdf,transcript,Relevé,2025-2026\n").unwrap();
+    let out = run(&mut deposit(&manifest));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 1") && err.contains("line 2") && err.contains("nothing was deposited"),
+        "{err}"
+    );
+
+    std::fs::write(
+        &manifest,
+        "student_number,file,kind,title,academic_year\n\
+         D1,docs/d1.pdf,transcript,Relevé de notes,2025-2026\n\
+         D1,docs/d1-cert.pdf,certificate_of_achievement,Attestation de réussite,2025-2026\n\
+         D2,docs/d2.pdf,transcript,Relevé de notes,2025-2026\n\
+         D3,docs/d3.pdf,transcript,Relevé de notes,2025-2026\n\
+         D9,docs/d9.pdf,transcript,Relevé de notes,2025-2026\n",
+    )
+    .unwrap();
+    // Refused and unknown students are reported, not fatal.
+    let out = run(&mut deposit(&manifest));
+    assert_eq!(out.status.code(), Some(1), "{}", printed(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("3 deposited, 0 skipped (already there), 2 refused"),
+        "{}",
+        printed(&out)
+    );
+    let report = std::fs::read_to_string(tmp.path().join("manifest-report.csv")).unwrap();
+    let outcomes: Vec<&str> = report
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(3).unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["deposited", "deposited", "deposited", "refused", "refused"],
+        "{report}"
+    );
+    assert!(
+        report.contains("refused a safe") && report.contains("No student D9"),
+        "{report}"
+    );
+
+    // Run again (as after an interruption): nothing is deposited twice.
+    let out = run(&mut deposit(&manifest));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("0 deposited, 3 skipped (already there), 2 refused"),
+        "{}",
+        printed(&out)
+    );
+    let st: Value =
+        serde_json::from_slice(&run_ok(&mut org(&["status", "--json", "D1"])).stdout).unwrap();
+    assert_eq!(st[0]["status"], "pre_created");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

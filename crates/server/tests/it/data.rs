@@ -220,6 +220,7 @@ async fn export_rectify_and_erase() {
             kind: DocumentKind::Transcript,
             title: "Relevé de notes".into(),
             academic_year: "2025-2026".into(),
+            source_sha256: None,
         };
         uni.deposit(&params, sealed.clone()).await.unwrap();
         let lea = finalise(

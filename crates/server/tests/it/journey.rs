@@ -29,6 +29,7 @@ fn params(student: &str, title: &str) -> DepositParams {
         kind: DocumentKind::Transcript,
         title: title.into(),
         academic_year: "2025-2026".into(),
+        source_sha256: None,
     }
 }
 

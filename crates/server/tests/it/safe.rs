@@ -128,6 +128,7 @@ async fn personal_files_and_the_quota() {
             kind: DocumentKind::Diploma,
             title: "Diplôme".into(),
             academic_year: "2025-2026".into(),
+            source_sha256: None,
         };
         uni.deposit(&params, sealed).await.unwrap();
         assert_eq!(lea.me().await.unwrap().used_bytes, me.used_bytes);
@@ -160,6 +161,7 @@ async fn a_second_university_joins_an_existing_safe() {
             kind: DocumentKind::Transcript,
             title: "Relevé".into(),
             academic_year: "2025-2026".into(),
+            source_sha256: None,
         };
         u2.deposit(&params, sealed).await.unwrap();
 
@@ -318,6 +320,7 @@ async fn the_organisation_reissues_codes_and_removes_unfinished_safes() {
             kind: DocumentKind::Transcript,
             title: "Relevé".into(),
             academic_year: "2025-2026".into(),
+            source_sha256: None,
         };
         uni.deposit(&params, sealed).await.unwrap();
         assert_eq!(
@@ -363,6 +366,7 @@ async fn orphan_blobs_are_collected_after_their_grace() {
             kind: DocumentKind::Transcript,
             title: "Relevé".into(),
             academic_year: "2025-2026".into(),
+            source_sha256: None,
         };
         let kept = uni.deposit(&params, sealed).await.unwrap();
         // A blob written by an upload that never committed.
