@@ -8,6 +8,10 @@ use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use coffre_api::{AccountState, AccountStatus, Client};
 
+// Sample documents until crates/print draws real ones.
+#[path = "../../seal/tests/support/sample.rs"]
+mod sample;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The Coffre server, e.g. https://coffre.example
@@ -46,6 +50,8 @@ enum Command {
     },
     /// Seal and deposit the documents of a manifest; safe to run again after an interruption
     Deposit(DepositArgs),
+    /// Write a sample transcript (~120 KB, with a logo) per roster row, and their manifest
+    SampleTranscripts { roster: PathBuf, dir: PathBuf },
     /// Write a realistic sample roster of N students (for tests and demos)
     SampleRoster {
         count: usize,
@@ -55,6 +61,9 @@ enum Command {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    if let Command::SampleTranscripts { roster, dir } = &args.command {
+        return sample_transcripts(roster, dir);
+    }
     if let Command::SampleRoster { count, out } = &args.command {
         std::fs::write(out, sample_roster(*count))
             .with_context(|| format!("writing {}", out.display()))?;
@@ -81,7 +90,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             Command::Status { students, json } => status(&client, &students, json).await,
-            Command::SampleRoster { .. } => Ok(ExitCode::SUCCESS),
+            Command::SampleRoster { .. } | Command::SampleTranscripts { .. } => {
+                Ok(ExitCode::SUCCESS)
+            }
             Command::Deposit(d) => crate::deposit::run(&client, &args.server, d).await,
         }
     })
@@ -195,6 +206,35 @@ fn describe(st: &AccountStatus) -> String {
         state_name(st.status),
         if st.former { ", former student" } else { "" }
     )
+}
+
+/// One transcript per roster row (refused rows included: the deposit will
+/// report them), and `manifest.csv` for `coffre org deposit`.
+fn sample_transcripts(roster: &Path, dir: &Path) -> Result<ExitCode> {
+    use rayon::prelude::*;
+    let text =
+        std::fs::read_to_string(roster).with_context(|| format!("reading {}", roster.display()))?;
+    let rows = match coffre_api::roster::parse_roster(&text) {
+        Ok(r) => r,
+        Err(errors) => bail!("{}: {}", roster.display(), errors.join("; ")),
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    rows.par_iter().enumerate().try_for_each(|(i, r)| {
+        let pdf = sample::transcript_pdf(i as u64, &format!("{} {}", r.first_name, r.last_name));
+        let path = dir.join(format!("transcript-{}.pdf", r.student_number));
+        std::fs::write(&path, pdf).with_context(|| format!("writing {}", path.display()))
+    })?;
+    let mut manifest = String::from("student_number,file,kind,title,academic_year\n");
+    for r in &rows {
+        manifest.push_str(&format!(
+            "{0},transcript-{0}.pdf,transcript,Relevé de notes / Transcript 2025-2026,2025-2026\n",
+            r.student_number
+        ));
+    }
+    let path = dir.join("manifest.csv");
+    std::fs::write(&path, manifest).with_context(|| format!("writing {}", path.display()))?;
+    println!("{} transcripts and {} written", rows.len(), path.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Deterministic, realistic rows: French first and last names, birth dates

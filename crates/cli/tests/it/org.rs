@@ -269,3 +269,155 @@ fn deposit_is_idempotent_and_reports_every_row() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn a_deposit_run_killed_midway_is_finished_by_running_it_again() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let data = tmp.path().join("data");
+    let port = crate::free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut server = start_server(&data, port);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(wait_ready(&url));
+    let keys = tmp.path().join("keys");
+    let out = run_ok(
+        coffre()
+            .args([
+                "admin",
+                "org",
+                "create",
+                "--name",
+                "Université Démo",
+                "--domain",
+                "univ-demo.example",
+                "--data-dir",
+            ])
+            .arg(&data)
+            .arg("--out")
+            .arg(&keys),
+    );
+    let key = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.split("keep it secret): ").nth(1).map(str::to_owned))
+        .unwrap();
+    let key = key.trim().to_owned();
+    let org = |args: &[&str]| {
+        let mut cmd = coffre();
+        cmd.args(["org", "--server", &url])
+            .env("COFFRE_ORG_API_KEY", &key)
+            .args(args);
+        cmd
+    };
+    let roster = tmp.path().join("roster.csv");
+    let docs = tmp.path().join("docs");
+    run_ok(&mut org(&[
+        "sample-roster",
+        "300",
+        "-o",
+        roster.to_str().unwrap(),
+    ]));
+    run_ok(&mut org(&["import-roster", roster.to_str().unwrap()]));
+    run_ok(&mut org(&[
+        "sample-transcripts",
+        roster.to_str().unwrap(),
+        docs.to_str().unwrap(),
+    ]));
+    let manifest = docs.join("manifest.csv");
+    let deposit = || {
+        let mut cmd = org(&[
+            "deposit",
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--jobs",
+            "4",
+        ]);
+        cmd.arg("--key")
+            .arg(keys.join("seal.key.pem"))
+            .arg("--cert")
+            .arg(keys.join("seal.pem"))
+            .arg("--chain")
+            .arg(keys.join("chain.pem"));
+        cmd
+    };
+
+    // Kill the first run once some documents are in.
+    let mut first = deposit()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = coffre_api::Client::new(&url).unwrap().with_token(&key);
+    let sources: Vec<String> = (0..300)
+        .map(|i| {
+            let row = std::fs::read_to_string(&manifest)
+                .unwrap()
+                .lines()
+                .nth(1 + i)
+                .unwrap()
+                .to_owned();
+            let file = docs.join(row.split(',').nth(1).unwrap());
+            coffre_seal::hex(&coffre_seal::sha256(&std::fs::read(file).unwrap()))
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let known = rt
+            .block_on(client.known_deposits(sources.clone()))
+            .unwrap()
+            .len();
+        if known >= 5 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "nothing deposited");
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "the first run ended before it could be killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let after_kill = rt
+        .block_on(client.known_deposits(sources.clone()))
+        .unwrap()
+        .len();
+    assert!(after_kill < 300, "the run was not cut short");
+
+    // Again: it finishes what is missing, and only that.
+    let out = run_ok(&mut deposit());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let deposited: usize = text
+        .split(" deposited")
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let skipped: usize = text
+        .split("deposited, ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(deposited + skipped, 300, "{text}");
+    assert!(skipped >= after_kill, "{text}");
+    assert_eq!(
+        rt.block_on(client.known_deposits(sources.clone()))
+            .unwrap()
+            .len(),
+        300
+    );
+    // And once more: nothing to do.
+    let out = run_ok(&mut deposit());
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("0 deposited, 300 skipped (already there), 0 refused"));
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
