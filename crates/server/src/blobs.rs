@@ -183,16 +183,11 @@ impl Blobs {
 
     /// Every stored digest.
     pub async fn list(&self) -> Result<Vec<String>> {
-        let prefix = StorePath::from("sha256");
-        let metas: Vec<_> = self
-            .store
-            .list(Some(&prefix))
-            .try_collect()
-            .await
-            .context("listing blobs")?;
-        Ok(metas
+        Ok(self
+            .list_with_times()
+            .await?
             .into_iter()
-            .filter_map(|m| m.location.filename().map(str::to_owned))
+            .map(|(sha, _)| sha)
             .collect())
     }
 }

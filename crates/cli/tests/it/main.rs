@@ -192,3 +192,98 @@ pub fn emailed_code(data: &Path, to: &str) -> String {
     let at = text.find("code is: ").unwrap() + 9;
     text[at..at + 6].to_owned()
 }
+
+/// A `coffre serve` on a free loopback port with one organisation created
+/// by `coffre admin org create`; the server is killed when dropped.
+#[allow(missing_debug_implementations)]
+pub struct Service {
+    pub tmp: TempDir,
+    pub data: PathBuf,
+    pub url: String,
+    pub port: u16,
+    /// The organisation's API key and its seal files (seal.key.pem, seal.pem, chain.pem).
+    pub key: String,
+    pub keys: PathBuf,
+    pub server: Child,
+    pub rt: tokio::runtime::Runtime,
+}
+
+impl Service {
+    pub fn start(org: &str, domain: &str) -> Service {
+        let tmp = TempDir::new().unwrap();
+        let data = tmp.path().join("data");
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let server = start_server(&data, port);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(wait_ready(&url));
+        let keys = tmp.path().join("keys");
+        let out = run_ok(
+            coffre()
+                .args([
+                    "admin",
+                    "org",
+                    "create",
+                    "--name",
+                    org,
+                    "--domain",
+                    domain,
+                    "--data-dir",
+                ])
+                .arg(&data)
+                .arg("--out")
+                .arg(&keys),
+        );
+        let key = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .find_map(|l| {
+                l.split("keep it secret): ")
+                    .nth(1)
+                    .map(|k| k.trim().to_owned())
+            })
+            .expect("the API key is printed");
+        Service {
+            tmp,
+            data,
+            url,
+            port,
+            key,
+            keys,
+            server,
+            rt,
+        }
+    }
+
+    /// `coffre org --server URL …` with the API key in the environment.
+    pub fn org(&self, args: &[&str]) -> Command {
+        let mut cmd = coffre();
+        cmd.args(["org", "--server", &self.url])
+            .env("COFFRE_ORG_API_KEY", &self.key)
+            .args(args);
+        cmd
+    }
+
+    /// `coffre org deposit --manifest M` with the organisation's seal files.
+    pub fn deposit(&self, manifest: &Path, extra: &[&str]) -> Command {
+        let mut cmd = self.org(&["deposit", "--manifest", manifest.to_str().unwrap()]);
+        cmd.args(extra)
+            .arg("--key")
+            .arg(self.keys.join("seal.key.pem"))
+            .arg("--cert")
+            .arg(self.keys.join("seal.pem"))
+            .arg("--chain")
+            .arg(self.keys.join("chain.pem"));
+        cmd
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}

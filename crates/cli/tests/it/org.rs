@@ -4,48 +4,13 @@
 
 use serde_json::Value;
 
-use crate::{coffre, printed, run, run_ok, start_server, wait_ready};
+use crate::{coffre, printed, run, run_ok, Service};
 
 #[test]
 fn the_registrar_manages_the_roster_from_the_command_line() {
-    let tmp = tempfile::TempDir::new().unwrap();
-    let data = tmp.path().join("data");
-    let port = crate::free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let mut server = start_server(&data, port);
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(wait_ready(&url));
-    let out = run_ok(
-        coffre()
-            .args([
-                "admin",
-                "org",
-                "create",
-                "--name",
-                "Université Démo",
-                "--domain",
-                "univ-demo.example",
-                "--data-dir",
-            ])
-            .arg(&data)
-            .arg("--out")
-            .arg(tmp.path().join("keys")),
-    );
-    let key = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.split("keep it secret): ").nth(1).map(str::to_owned))
-        .unwrap();
-    let org = |args: &[&str]| {
-        let mut cmd = coffre();
-        cmd.args(["org", "--server", &url])
-            .env("COFFRE_ORG_API_KEY", key.trim())
-            .args(args);
-        cmd
-    };
+    let svc = Service::start("Université Démo", "univ-demo.example");
+    let tmp = &svc.tmp;
+    let org = |args: &[&str]| svc.org(args);
 
     // A bad roster is refused whole, with its line numbers, before anything is sent.
     let bad = tmp.path().join("bad.csv");
@@ -128,55 +93,17 @@ fn the_registrar_manages_the_roster_from_the_command_line() {
 
     // Without a key: a clear usage error.
     let out = run(coffre()
-        .args(["org", "--server", &url, "status", "X"])
+        .args(["org", "--server", &svc.url, "status", "X"])
         .env_remove("COFFRE_ORG_API_KEY"));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("API key"));
-    server.kill().unwrap();
-    server.wait().unwrap();
 }
 
 #[test]
 fn deposit_is_idempotent_and_reports_every_row() {
-    let tmp = tempfile::TempDir::new().unwrap();
-    let data = tmp.path().join("data");
-    let port = crate::free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let mut server = start_server(&data, port);
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(wait_ready(&url));
-    let keys = tmp.path().join("keys");
-    let out = run_ok(
-        coffre()
-            .args([
-                "admin",
-                "org",
-                "create",
-                "--name",
-                "Université Dépôt",
-                "--domain",
-                "depot.example",
-                "--data-dir",
-            ])
-            .arg(&data)
-            .arg("--out")
-            .arg(&keys),
-    );
-    let key = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.split("keep it secret): ").nth(1).map(str::to_owned))
-        .unwrap();
-    let org = |args: &[&str]| {
-        let mut cmd = coffre();
-        cmd.args(["org", "--server", &url])
-            .env("COFFRE_ORG_API_KEY", key.trim())
-            .args(args);
-        cmd
-    };
+    let svc = Service::start("Université Dépôt", "depot.example");
+    let tmp = &svc.tmp;
+    let org = |args: &[&str]| svc.org(args);
     let roster = tmp.path().join("roster.csv");
     std::fs::write(&roster, "D1,Roux,Léa,2004-01-01,lea@depot.example\nD2,Petit,Hugo,2004-01-01,hugo@depot.example\nD3,Morel,Rose,2004-01-01,rose@depot.example,1\n").unwrap();
     run_ok(&mut org(&["import-roster", roster.to_str().unwrap()]));
@@ -193,22 +120,7 @@ fn deposit_is_idempotent_and_reports_every_row() {
         .unwrap();
     }
     let manifest = tmp.path().join("manifest.csv");
-    let deposit = |m: &std::path::Path| {
-        let mut cmd = org(&[
-            "deposit",
-            "--manifest",
-            m.to_str().unwrap(),
-            "--level",
-            "b-lt",
-        ]);
-        cmd.arg("--key")
-            .arg(keys.join("seal.key.pem"))
-            .arg("--cert")
-            .arg(keys.join("seal.pem"))
-            .arg("--chain")
-            .arg(keys.join("chain.pem"));
-        cmd
-    };
+    let deposit = |m: &std::path::Path| svc.deposit(m, &["--level", "b-lt"]);
 
     // A bad manifest: nothing is sealed or sent.
     std::fs::write(&manifest, "D1,docs/d1.pdf,bulletin,Relevé,2025-2026\nD2,docs/missing.pdf,transcript,Relevé,2025-2026\n").unwrap();
@@ -266,52 +178,13 @@ fn deposit_is_idempotent_and_reports_every_row() {
     let st: Value =
         serde_json::from_slice(&run_ok(&mut org(&["status", "--json", "D1"])).stdout).unwrap();
     assert_eq!(st[0]["status"], "pre_created");
-    server.kill().unwrap();
-    server.wait().unwrap();
 }
 
 #[test]
 fn a_deposit_run_killed_midway_is_finished_by_running_it_again() {
-    let tmp = tempfile::TempDir::new().unwrap();
-    let data = tmp.path().join("data");
-    let port = crate::free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let mut server = start_server(&data, port);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(wait_ready(&url));
-    let keys = tmp.path().join("keys");
-    let out = run_ok(
-        coffre()
-            .args([
-                "admin",
-                "org",
-                "create",
-                "--name",
-                "Université Démo",
-                "--domain",
-                "univ-demo.example",
-                "--data-dir",
-            ])
-            .arg(&data)
-            .arg("--out")
-            .arg(&keys),
-    );
-    let key = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.split("keep it secret): ").nth(1).map(str::to_owned))
-        .unwrap();
-    let key = key.trim().to_owned();
-    let org = |args: &[&str]| {
-        let mut cmd = coffre();
-        cmd.args(["org", "--server", &url])
-            .env("COFFRE_ORG_API_KEY", &key)
-            .args(args);
-        cmd
-    };
+    let svc = Service::start("Université Démo", "univ-demo.example");
+    let tmp = &svc.tmp;
+    let org = |args: &[&str]| svc.org(args);
     let roster = tmp.path().join("roster.csv");
     let docs = tmp.path().join("docs");
     run_ok(&mut org(&[
@@ -327,22 +200,7 @@ fn a_deposit_run_killed_midway_is_finished_by_running_it_again() {
         docs.to_str().unwrap(),
     ]));
     let manifest = docs.join("manifest.csv");
-    let deposit = || {
-        let mut cmd = org(&[
-            "deposit",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--jobs",
-            "4",
-        ]);
-        cmd.arg("--key")
-            .arg(keys.join("seal.key.pem"))
-            .arg("--cert")
-            .arg(keys.join("seal.pem"))
-            .arg("--chain")
-            .arg(keys.join("chain.pem"));
-        cmd
-    };
+    let deposit = || svc.deposit(&manifest, &["--jobs", "4"]);
 
     // Kill the first run once some documents are in.
     let mut first = deposit()
@@ -350,7 +208,9 @@ fn a_deposit_run_killed_midway_is_finished_by_running_it_again() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let client = coffre_api::Client::new(&url).unwrap().with_token(&key);
+    let client = coffre_api::Client::new(&svc.url)
+        .unwrap()
+        .with_token(&svc.key);
     let sources: Vec<String> = (0..300)
         .map(|i| {
             let row = std::fs::read_to_string(&manifest)
@@ -365,7 +225,8 @@ fn a_deposit_run_killed_midway_is_finished_by_running_it_again() {
         .collect();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
     loop {
-        let known = rt
+        let known = svc
+            .rt
             .block_on(client.known_deposits(sources.clone()))
             .unwrap()
             .len();
@@ -381,7 +242,8 @@ fn a_deposit_run_killed_midway_is_finished_by_running_it_again() {
     }
     first.kill().unwrap();
     first.wait().unwrap();
-    let after_kill = rt
+    let after_kill = svc
+        .rt
         .block_on(client.known_deposits(sources.clone()))
         .unwrap()
         .len();
@@ -409,7 +271,8 @@ fn a_deposit_run_killed_midway_is_finished_by_running_it_again() {
     assert_eq!(deposited + skipped, 300, "{text}");
     assert!(skipped >= after_kill, "{text}");
     assert_eq!(
-        rt.block_on(client.known_deposits(sources.clone()))
+        svc.rt
+            .block_on(client.known_deposits(sources.clone()))
             .unwrap()
             .len(),
         300
@@ -418,6 +281,4 @@ fn a_deposit_run_killed_midway_is_finished_by_running_it_again() {
     let out = run_ok(&mut deposit());
     assert!(String::from_utf8_lossy(&out.stdout)
         .contains("0 deposited, 300 skipped (already there), 0 refused"));
-    server.kill().unwrap();
-    server.wait().unwrap();
 }
