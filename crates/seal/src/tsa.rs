@@ -63,7 +63,8 @@ impl LocalTsa {
         let mut serial = [0u8; 16];
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut serial)
             .map_err(|_| Error::BadKey("no randomness for the serial number"))?;
-        serial[0] &= 0x7f;
+        // Positive, with no leading zero byte: a DER INTEGER as is.
+        serial[0] = (serial[0] & 0x7f) | 0x40;
         let info = TstInfo {
             version: TspVersion::V1,
             policy: oid::COFFRE_TSA_POLICY,
@@ -316,6 +317,24 @@ fn generalized_time(v: &[u8]) -> Option<UnixTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_token_parses_back() {
+        let pki = crate::pki::DemoPki::generate("T", crate::UnixTime(1_800_000_000)).unwrap();
+        let tsa = LocalTsa::new(
+            SigningKey::from_pkcs8(pki.tsa_key.pkcs8_der()).unwrap(),
+            pki.tsa_chain(),
+            || crate::UnixTime(1_800_000_000),
+        )
+        .unwrap();
+        // A serial number with a leading zero byte once made 1 token in 128 unreadable.
+        for i in 0..600u32 {
+            let digest = crate::sha256(&i.to_be_bytes());
+            let token = tsa.timestamp(&digest).unwrap();
+            let stamp = check_token(&token, &|_| digest.to_vec(), &CertCache::default()).unwrap();
+            assert!(stamp.imprint_ok && stamp.checked.signature_ok, "token {i}");
+        }
+    }
 
     #[test]
     fn nonces_encode_as_minimal_integers() {

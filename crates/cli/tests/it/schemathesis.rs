@@ -135,6 +135,8 @@ fn no_server_error_for_any_generated_request() {
                 "25",
                 "--seed",
                 "1",
+                "--suppress-health-check",
+                "all",
             ])
             .args(["-H", &format!("Authorization: Bearer {token}")])
             .env("NO_COLOR", "1")
