@@ -282,3 +282,95 @@ fn a_deposit_run_killed_midway_is_finished_by_running_it_again() {
     assert!(String::from_utf8_lossy(&out.stdout)
         .contains("0 deposited, 300 skipped (already there), 0 refused"));
 }
+
+#[test]
+fn the_status_command_agrees_with_the_student_side() {
+    use coffre_api::{
+        AccountState, ChooseEmail, Complete, Identify, SafeChoice, StatusQuery, VerifyEmail,
+    };
+
+    let svc = Service::start("Université Démo", "univ-demo.example");
+    let roster = svc.tmp.path().join("roster.csv");
+    std::fs::write(&roster, "S1,Roux,Léa,2004-01-01,lea@univ-demo.example\nS2,Petit,Hugo,2004-02-02,hugo@univ-demo.example\n").unwrap();
+    run_ok(&mut svc.org(&["import-roster", roster.to_str().unwrap()]));
+    let codes = std::fs::read_to_string(svc.tmp.path().join("roster-codes.csv")).unwrap();
+    let code = codes
+        .lines()
+        .find(|l| l.starts_with("S1,"))
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+
+    // Léa finalises her safe as a student would.
+    let anon = coffre_api::Client::new(&svc.url).unwrap();
+    svc.rt.block_on(async {
+        let who = anon
+            .identify(&Identify {
+                student_number: "S1".into(),
+                activation_code: code,
+            })
+            .await
+            .unwrap();
+        let t = who.activation_token;
+        anon.choose_email(&ChooseEmail {
+            activation_token: t.clone(),
+            email: "lea.roux@example.org".into(),
+        })
+        .await
+        .unwrap();
+        let c = crate::emailed_code(&svc.data, "lea.roux@example.org");
+        anon.verify_email(&VerifyEmail {
+            activation_token: t.clone(),
+            code: c,
+        })
+        .await
+        .unwrap();
+        anon.complete(&Complete {
+            activation_token: t,
+            safe: SafeChoice::New {
+                password: "status passphrase".into(),
+            },
+        })
+        .await
+        .unwrap();
+    });
+
+    // What the registrar's command says is what the student's own check says.
+    let org_view: Value =
+        serde_json::from_slice(&run_ok(&mut svc.org(&["status", "--json", "S1", "S2"])).stdout)
+            .unwrap();
+    for (number, last, born) in [("S1", "Roux", "2004-01-01"), ("S2", "Petit", "2004-02-02")] {
+        let own = svc
+            .rt
+            .block_on(anon.account_status(&StatusQuery {
+                student_number: number.into(),
+                last_name: last.into(),
+                birth_date: born.into(),
+            }))
+            .unwrap();
+        let org_row = org_view
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["student_number"] == number)
+            .unwrap();
+        assert_eq!(
+            org_row["status"],
+            serde_json::to_value(own[0].status).unwrap(),
+            "{number}"
+        );
+        assert_eq!(
+            org_row["masked_email"],
+            serde_json::to_value(&own[0].masked_email).unwrap(),
+            "{number}"
+        );
+    }
+    assert_eq!(
+        org_view[0]["status"],
+        serde_json::to_value(AccountState::Finalised).unwrap()
+    );
+    assert_eq!(org_view[0]["masked_email"], "l•••••••@example.org");
+    assert_eq!(org_view[1]["status"], "pre_created");
+}
