@@ -271,6 +271,179 @@ pub fn server() -> Result<()> {
     Ok(())
 }
 
+/// `cargo xtask bench org`: what a registrar's run costs. A fresh release
+/// `coffre serve` (SQLite, local blobs); `coffre org` makes N sample
+/// transcripts, imports the roster, then seals (B-T, the server's TSA) and
+/// deposits them all; wall time, documents per second, and the peak memory
+/// of both processes (their VmHWM, read while they run).
+pub fn org(count: usize) -> Result<()> {
+    let root = root()?;
+    println!("== building coffre (release)");
+    let coffre = build_coffre(&root, true)?;
+    let work = target_dir(&root).join("bench-org");
+    fresh_dir(&work)?;
+    let data = work.join("data");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut server = Command::new(&coffre)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(&data)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .context("starting coffre serve")?;
+    let result = (|| -> Result<()> {
+        use std::io::BufRead;
+        let stdout = server.stdout.take().context("no stdout")?;
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
+            if line?.contains("is listening") {
+                break;
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        let keys = work.join("keys");
+        let created = output(
+            Command::new(&coffre)
+                .args([
+                    "admin",
+                    "org",
+                    "create",
+                    "--name",
+                    "Université Démo",
+                    "--domain",
+                    "univ-demo.example",
+                ])
+                .arg("--data-dir")
+                .arg(&data)
+                .arg("--out")
+                .arg(&keys),
+        )?;
+        let key = created
+            .lines()
+            .find_map(|l| l.split("keep it secret): ").nth(1))
+            .context("no API key printed")?
+            .trim()
+            .to_owned();
+        let org = |args: &[&str]| {
+            let mut cmd = Command::new(&coffre);
+            cmd.args(["org", "--server", &url])
+                .env("COFFRE_ORG_API_KEY", &key)
+                .args(args);
+            cmd
+        };
+        let roster = work.join("roster.csv");
+        let docs = work.join("docs");
+        println!("== {count} sample students and transcripts");
+        run(&mut org(&[
+            "sample-roster",
+            &count.to_string(),
+            "-o",
+            roster.to_str().context("path")?,
+        ]))?;
+        run(&mut org(&[
+            "import-roster",
+            roster.to_str().context("path")?,
+        ]))?;
+        run(&mut org(&[
+            "sample-transcripts",
+            roster.to_str().context("path")?,
+            docs.to_str().context("path")?,
+        ]))?;
+
+        println!("== coffre org deposit (seal B-T with the server's TSA, deposit, 16 in flight)");
+        let mut deposit = org(&[
+            "deposit",
+            "--manifest",
+            docs.join("manifest.csv").to_str().context("path")?,
+        ]);
+        deposit
+            .arg("--key")
+            .arg(keys.join("seal.key.pem"))
+            .arg("--cert")
+            .arg(keys.join("seal.pem"))
+            .arg("--chain")
+            .arg(keys.join("chain.pem"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        let started = Instant::now();
+        let mut child = deposit.spawn().context("starting coffre org deposit")?;
+        let (mut cli_peak, mut server_peak) = (0u64, 0u64);
+        let status = loop {
+            cli_peak = cli_peak.max(vm_hwm_kb(child.id()));
+            server_peak = server_peak.max(vm_hwm_kb(server.id()));
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let wall = started.elapsed().as_secs_f64();
+        let mut summary = String::new();
+        if let Some(mut out) = child.stdout.take() {
+            use std::io::Read;
+            out.read_to_string(&mut summary)?;
+        }
+        if !status.success() {
+            bail!("coffre org deposit failed: {summary}");
+        }
+        println!(
+            "\n{count} transcripts, coffre serve (release, SQLite, local blobs) on this machine\n"
+        );
+        let verdict =
+            |ok: bool, target: &str| format!("{target}  {}", if ok { "met" } else { "NOT MET" });
+        println!(
+            "  {:<34} {:>9.1}  {}",
+            "wall time (s)",
+            wall,
+            verdict(
+                wall <= 120.0 * count as f64 / 60_000.0,
+                "<= 120 s for 60,000"
+            )
+        );
+        println!(
+            "  {:<34} {:>9.1}",
+            "documents per second",
+            count as f64 / wall
+        );
+        println!(
+            "  {:<34} {:>9.1}  {}",
+            "peak RSS, coffre org deposit (MB)",
+            cli_peak as f64 / 1024.0,
+            verdict(cli_peak <= 300 * 1024, "<= 300")
+        );
+        println!(
+            "  {:<34} {:>9.1}",
+            "peak RSS, coffre serve (MB)",
+            server_peak as f64 / 1024.0
+        );
+        println!("\n  {}", summary.trim());
+        Ok(())
+    })();
+    let _ = server.kill();
+    let _ = server.wait();
+    result
+}
+
+/// A process's peak resident memory so far (Linux; 0 elsewhere).
+fn vm_hwm_kb(pid: u32) -> u64 {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
 #[derive(Debug)]
 struct Row {
     task: &'static str,

@@ -30,6 +30,9 @@ tasks:
   bench seal [--files N]
                        seal and verify N transcripts (default 200) with coffre,
                        pdfsig and pyHanko, and compare their throughput
+  bench org [--count N]
+                       a registrar's run: N sample transcripts (default 60,000) sealed
+                       and deposited with coffre org deposit into a fresh coffre serve
   bench server         sealed deposits per second over HTTP, Coffre list latency
                        with 10,000 documents, server memory during a 1 GB upload
   help                 print this text
@@ -50,6 +53,10 @@ fn main() -> ExitCode {
             None => return usage(),
         },
         ["bench", "server"] => bench::server(),
+        ["bench", "org", rest @ ..] => match parse_count(rest) {
+            Some(count) => bench::org(count),
+            None => return usage(),
+        },
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -74,6 +81,14 @@ fn parse_seconds(args: &[&str]) -> Option<u64> {
     match args {
         [] => Some(600),
         ["--seconds", n] => n.parse().ok(),
+        _ => None,
+    }
+}
+
+fn parse_count(args: &[&str]) -> Option<usize> {
+    match args {
+        [] => Some(60_000),
+        ["--count", n] => n.parse().ok().filter(|&n| n > 0),
         _ => None,
     }
 }

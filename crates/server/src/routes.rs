@@ -52,7 +52,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi))
         .route("/tsa", post(timestamp))
         .route("/api/v1/trust", get(trust))
-        .route("/api/v1/org/roster", post(import_roster))
+        // A university's whole roster: 60,000 rows are about 5 MB.
+        .route(
+            "/api/v1/org/roster",
+            post(import_roster).layer(DefaultBodyLimit::max(64 << 20)),
+        )
         .route(
             "/api/v1/org/students/{student_number}/status",
             get(student_status),
