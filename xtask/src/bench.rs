@@ -48,40 +48,14 @@ pub fn seal(files: usize) -> Result<()> {
     let mut rows = Vec::new();
 
     println!("== coffre: seal, one thread, in process (B-B)");
-    let ours_seal = docs_per_s(
-        Command::new(&throughput)
-            .arg("--seal")
-            .arg(&unsigned)
-            .arg(&sealed)
-            .arg("--key")
-            .arg(pki.join("seal.key.pem"))
-            .arg("--cert")
-            .arg(pki.join("seal.pem"))
-            .arg("--chain")
-            .arg(pki.join("chain.pem")),
-    )?;
+    let ours_seal = docs_per_s(&mut throughput_seal(&throughput, &pki, &unsigned, &sealed))?;
     println!("== coffre: verify, one thread, in process");
-    let ours_verify = docs_per_s(
-        Command::new(&throughput)
-            .arg("--verify")
-            .arg(&sealed)
-            .arg("--trust")
-            .arg(pki.join("root.pem")),
-    )?;
+    let ours_verify = docs_per_s(&mut throughput_verify(&throughput, &pki, &sealed))?;
 
     let sealed_lt = bench.join("sealed-b-lt");
     println!("== coffre: seal, one thread, in process (B-LT: local TSA, /DSS with CRLs)");
     let ours_seal_lt = docs_per_s(
-        Command::new(&throughput)
-            .arg("--seal")
-            .arg(&unsigned)
-            .arg(&sealed_lt)
-            .arg("--key")
-            .arg(pki.join("seal.key.pem"))
-            .arg("--cert")
-            .arg(pki.join("seal.pem"))
-            .arg("--chain")
-            .arg(pki.join("chain.pem"))
+        throughput_seal(&throughput, &pki, &unsigned, &sealed_lt)
             .args(["--level", "b-lt"])
             .arg("--tsa-key")
             .arg(pki.join("tsa.key.pem"))
@@ -93,13 +67,7 @@ pub fn seal(files: usize) -> Result<()> {
             .arg(pki.join("root.crl.pem")),
     )?;
     println!("== coffre: verify B-LT, one thread, in process");
-    let ours_verify_lt = docs_per_s(
-        Command::new(&throughput)
-            .arg("--verify")
-            .arg(&sealed_lt)
-            .arg("--trust")
-            .arg(pki.join("root.pem")),
-    )?;
+    let ours_verify_lt = docs_per_s(&mut throughput_verify(&throughput, &pki, &sealed_lt))?;
 
     let pdfsig = if tools.pdfsig {
         println!("== pdfsig: verify, one process per file");
@@ -489,6 +457,32 @@ fn table(rows: &[Row], files: usize) -> String {
         );
     }
     s
+}
+
+/// The throughput example sealing every PDF of `from` into `to` with the
+/// PKI's seal key (B-B unless more arguments follow).
+fn throughput_seal(throughput: &Path, pki: &Path, from: &Path, to: &Path) -> Command {
+    let mut cmd = Command::new(throughput);
+    cmd.arg("--seal")
+        .arg(from)
+        .arg(to)
+        .arg("--key")
+        .arg(pki.join("seal.key.pem"))
+        .arg("--cert")
+        .arg(pki.join("seal.pem"))
+        .arg("--chain")
+        .arg(pki.join("chain.pem"));
+    cmd
+}
+
+/// The throughput example verifying every PDF of `dir` against the PKI's root.
+fn throughput_verify(throughput: &Path, pki: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new(throughput);
+    cmd.arg("--verify")
+        .arg(dir)
+        .arg("--trust")
+        .arg(pki.join("root.pem"));
+    cmd
 }
 
 /// Runs a bench program and reads its `docs_per_s=<float>` line.

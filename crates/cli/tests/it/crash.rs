@@ -11,7 +11,7 @@ use coffre_api::{
     ChooseEmail, Complete, DocumentQuery, Identify, SafeChoice, UploadParams, VerifyEmail,
 };
 
-use crate::{coffre, emailed_code, run_ok, start_server as start, wait_ready};
+use crate::{emailed_code, start_server as start, wait_ready, Service};
 
 /// A distinct ~2 MB PDF-looking file.
 fn file(i: usize) -> Vec<u8> {
@@ -45,37 +45,9 @@ fn acknowledged_uploads_survive_kill_9() {
         .enable_all()
         .build()
         .unwrap();
-    let tmp = tempfile::TempDir::new().unwrap();
-    let data = tmp.path().join("data");
-    let port = crate::free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let mut server = start(&data, port);
-    rt.block_on(wait_ready(&url));
-
     // An organisation, a roster of one, a finalised safe.
-    let out = run_ok(
-        coffre()
-            .args([
-                "admin",
-                "org",
-                "create",
-                "--name",
-                "Université K",
-                "--domain",
-                "k.example",
-                "--data-dir",
-            ])
-            .arg(&data)
-            .arg("--out")
-            .arg(tmp.path().join("keys")),
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let key = stdout
-        .lines()
-        .find_map(|l| l.split("keep it secret): ").nth(1))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let mut svc = Service::start("Université K", "k.example");
+    let (data, port, url, key) = (svc.data.clone(), svc.port, svc.url.clone(), svc.key.clone());
     let anon = coffre_api::Client::new(&url).unwrap();
     let (session, acked, sent) = rt.block_on(async {
         let uni = anon.with_token(&key);
@@ -146,8 +118,8 @@ fn acknowledged_uploads_survive_kill_9() {
         }
         (session, tasks, done)
     });
-    server.kill().unwrap(); // SIGKILL
-    server.wait().unwrap();
+    svc.server.kill().unwrap(); // SIGKILL
+    svc.server.wait().unwrap();
     let results = rt.block_on(futures::future::join_all(acked));
     let acknowledged: Vec<(usize, coffre_api::DocumentInfo)> = results
         .into_iter()
@@ -162,7 +134,7 @@ fn acknowledged_uploads_survive_kill_9() {
     let _ = sent;
 
     // Restart on the same data.
-    let mut server = start(&data, port);
+    svc.server = start(&data, port);
     rt.block_on(async {
         wait_ready(&url).await;
         let lea = anon.with_token(&session.token);
@@ -220,8 +192,6 @@ fn acknowledged_uploads_survive_kill_9() {
             .collect();
         assert!(left.is_empty(), "spool files left: {left:?}");
     });
-    server.kill().unwrap();
-    server.wait().unwrap();
 }
 
 fn walk(dir: &Path) -> usize {
