@@ -20,6 +20,9 @@ pub struct Operator {
     ca_key: SigningKey,
     crls: Vec<Crl>,
     pub tsa: LocalTsa,
+    /// Shared by every deposit's validation, so the operator's certificate
+    /// and CRL signatures are verified once, not once per deposit.
+    validation: ValidationConfig,
 }
 
 impl Operator {
@@ -54,12 +57,14 @@ impl Operator {
             vec![tsa_cert, ca.clone(), root.clone()],
             move || clock(),
         )?;
+        let validation = ValidationConfig::new(vec![root.clone()], crls.clone(), now);
         Ok(Operator {
             root,
             ca,
             ca_key,
             crls,
             tsa,
+            validation,
         })
     }
 
@@ -96,7 +101,9 @@ impl Operator {
 
     /// What deposits are validated against.
     pub fn validation(&self, now: UnixTime) -> ValidationConfig {
-        ValidationConfig::new(vec![self.root.clone()], self.crls.clone(), now)
+        let mut config = self.validation.clone();
+        config.time = now;
+        config
     }
 }
 
