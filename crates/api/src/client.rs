@@ -249,12 +249,17 @@ impl Client {
         Ok(k.source_sha256)
     }
 
-    pub async fn deposit(&self, params: &DepositParams, pdf: Vec<u8>) -> Result<Deposit> {
+    /// `pdf` as a `Vec<u8>` or `Bytes` (cheap to keep for a retry).
+    pub async fn deposit(
+        &self,
+        params: &DepositParams,
+        pdf: impl Into<bytes::Bytes>,
+    ) -> Result<Deposit> {
         Self::json(
             self.request(Method::POST, "/api/v1/org/deposits")
                 .query(params)
                 .header("Content-Type", "application/pdf")
-                .body(pdf),
+                .body(pdf.into()),
         )
         .await
     }

@@ -8,7 +8,8 @@ use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use coffre_api::{Client, DepositParams, DocumentKind};
@@ -59,10 +60,155 @@ enum Outcome {
     Deposited(String),
     Skipped(&'static str),
     Refused(String),
+    /// Not done because the server could not be reached (or failed) even
+    /// after retrying: the run stops, and running it again finishes it.
+    Failed(String),
+}
+
+/// How long to wait before each new attempt when the server cannot be
+/// reached or fails: about 8 s in all, then the run stops.
+const RETRIES: [Duration; 4] = [
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+];
+
+/// Worth another try: the connection failed or broke, or the server
+/// failed or is overloaded. A refusal (bad seal, unknown student) is not.
+fn worth_retrying(e: &coffre_api::Error) -> bool {
+    match e {
+        coffre_api::Error::Transport(_) => true,
+        coffre_api::Error::Api { status, .. } => *status >= 500 || *status == 429,
+        _ => false,
+    }
+}
+
+/// Why sealing gave no document.
+enum Sealing {
+    Refused(String),
+    Failed(String),
+    NotAttempted,
+}
+
+/// Set once the server is out of reach: the rows not yet sent are left for
+/// the next run rather than each failing on its own.
+#[derive(Clone, Default)]
+struct Stop(Arc<std::sync::OnceLock<String>>);
+
+impl Stop {
+    fn set(&self, why: String) {
+        let _ = self.0.set(why);
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.get().is_some()
+    }
+
+    fn reason(&self) -> Option<&str> {
+        self.0.get().map(String::as_str)
+    }
+
+    fn not_attempted(&self) -> Outcome {
+        Outcome::Failed(format!(
+            "not attempted: the run stopped ({})",
+            self.reason().unwrap_or("the server could not be reached")
+        ))
+    }
+}
+
+/// A progress bar with rate and time left: redrawn in place on a
+/// terminal, a line every 5 s in a log.
+struct Progress {
+    total: usize,
+    done: usize,
+    skipped: usize,
+    started: Instant,
+    drawn: Instant,
+    tty: bool,
+}
+
+impl Progress {
+    fn new(total: usize, skipped: usize) -> Self {
+        let now = Instant::now();
+        Progress {
+            total,
+            done: skipped,
+            skipped,
+            started: now,
+            drawn: now,
+            tty: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn advance(&mut self) {
+        self.done += 1;
+        let every = if self.tty { 0.1 } else { 5.0 };
+        if self.drawn.elapsed().as_secs_f64() >= every {
+            self.draw();
+        }
+    }
+
+    fn finish(&mut self) {
+        self.draw();
+        if self.tty {
+            eprintln!();
+        }
+    }
+
+    fn draw(&mut self) {
+        self.drawn = Instant::now();
+        let line = bar_line(
+            self.done,
+            self.total,
+            self.done - self.skipped,
+            self.started.elapsed().as_secs_f64(),
+        );
+        if self.tty {
+            eprint!("\r{line}");
+        } else {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// `[#########.........]  30,000/60,000  50%  551/s  00:54 left`
+fn bar_line(done: usize, total: usize, this_run: usize, seconds: f64) -> String {
+    const WIDTH: usize = 30;
+    let fraction = if total == 0 {
+        1.0
+    } else {
+        done as f64 / total as f64
+    };
+    let filled = ((fraction * WIDTH as f64) as usize).min(WIDTH);
+    let rate = this_run as f64 / seconds.max(1e-3);
+    let left = if rate > 0.0 {
+        let s = ((total - done) as f64 / rate).round() as u64;
+        format!("{:02}:{:02} left", s / 60, s % 60)
+    } else {
+        "--:-- left".to_owned()
+    };
+    format!(
+        "[{}{}] {:>7}/{}  {:>3.0}%  {:.0}/s  {left}",
+        "#".repeat(filled),
+        ".".repeat(WIDTH - filled),
+        done,
+        total,
+        fraction * 100.0,
+        rate
+    )
 }
 
 /// Parses and checks the whole manifest; bad rows are reported with their
 /// line numbers and nothing is sealed.
+fn line_of(error: &str) -> usize {
+    error
+        .strip_prefix("line ")
+        .and_then(|r| r.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 fn read_manifest(path: &Path) -> Result<Result<Vec<Row>, Vec<String>>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -121,27 +267,44 @@ fn read_manifest(path: &Path) -> Result<Result<Vec<Row>, Vec<String>>> {
             ));
             continue;
         }
-        let file = base.join(f(1));
-        let bytes = match std::fs::read(&file) {
-            Ok(b) => b,
-            Err(e) => {
-                errors.push(format!("line {line}: {}: {e}", file.display()));
-                continue;
-            }
-        };
-        if !bytes.starts_with(b"%PDF-") {
-            errors.push(format!("line {line}: {} is not a PDF", file.display()));
-            continue;
-        }
         rows.push(Row {
             line,
             student_number: f(0),
-            file,
+            file: base.join(f(1)),
             kind,
             title: f(3),
             academic_year: year,
-            source: coffre_seal::hex(&coffre_seal::sha256(&bytes)),
+            source: String::new(),
         });
+    }
+    // Every original is read and hashed (on every core): the digest is how
+    // the server recognises what an earlier run deposited already.
+    let unreadable: Vec<(usize, String)> = rows
+        .par_iter_mut()
+        .filter_map(|row| {
+            let bytes = match std::fs::read(&row.file) {
+                Ok(b) => b,
+                Err(e) => return Some((row.line, format!("{}: {e}", row.file.display()))),
+            };
+            if !bytes.starts_with(b"%PDF-") {
+                return Some((row.line, format!("{} is not a PDF", row.file.display())));
+            }
+            row.source = coffre_seal::hex(&coffre_seal::sha256(&bytes));
+            None
+        })
+        .collect();
+    if !unreadable.is_empty() {
+        let mut all: Vec<(usize, String)> = errors
+            .into_iter()
+            .map(|e| (line_of(&e), e))
+            .chain(
+                unreadable
+                    .into_iter()
+                    .map(|(line, e)| (line, format!("line {line}: {e}"))),
+            )
+            .collect();
+        all.sort_by_key(|(line, _)| *line);
+        errors = all.into_iter().map(|(_, e)| e).collect();
     }
     Ok(if errors.is_empty() {
         Ok(rows)
@@ -186,9 +349,7 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
     } else {
         Vec::new()
     };
-    let tsa = HttpTsa {
-        url: format!("{}/tsa", server.trim_end_matches('/')),
-    };
+    let tsa = HttpTsa::new(format!("{}/tsa", server.trim_end_matches('/')));
 
     // What was deposited already (an earlier, interrupted run).
     let mut known = HashSet::new();
@@ -208,76 +369,101 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
         outcomes[i] = Some(Outcome::Skipped("already deposited"));
     }
 
-    let started = Instant::now();
-    let tty = std::io::stderr().is_terminal();
-    let mut done = total - todo.len();
-    for chunk in todo.chunks(256) {
-        let cfg = SealConfig {
-            key: &key,
-            chain: chain.clone(),
-            level,
-            time: crate::now(),
-            timestamper: Some(&tsa),
-            crls: crls.clone(),
-            certify: false,
-            reason: None,
-        };
-        let sealed: Vec<(usize, Result<Vec<u8>, String>)> = chunk
-            .par_iter()
-            .map(|&i| {
-                let r = std::fs::read(&rows[i].file)
-                    .map_err(|e| e.to_string())
-                    .and_then(|pdf| {
-                        coffre_seal::seal(&pdf, &cfg).map_err(|e| format!("sealing: {e}"))
-                    });
-                (i, r)
-            })
-            .collect();
-        let results: Vec<(usize, Outcome)> = futures::stream::iter(sealed)
-            .map(|(i, sealed)| {
-                let row = &rows[i];
-                async move {
-                    let pdf = match sealed {
-                        Ok(p) => p,
-                        Err(e) => return (i, Outcome::Refused(e)),
-                    };
-                    let params = DepositParams {
-                        student_number: row.student_number.clone(),
-                        kind: row.kind,
-                        title: row.title.clone(),
-                        academic_year: row.academic_year.clone(),
-                        source_sha256: Some(row.source.clone()),
-                    };
-                    match client.deposit(&params, pdf).await {
-                        Ok(d) if d.already_deposited => (i, Outcome::Skipped("already deposited")),
-                        Ok(d) => (i, Outcome::Deposited(d.document_id)),
-                        Err(e) => (i, Outcome::Refused(e.to_string())),
+    // Sealing (every core, blocking calls to the TSA) feeds depositing
+    // (`--jobs` requests in flight) through a short queue, so both run at
+    // once and memory stays bounded whatever the size of the manifest.
+    let rows = Arc::new(rows);
+    let stop = Stop::default();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(usize, Result<Vec<u8>, Sealing>)>(64);
+    let sealer = {
+        let rows = Arc::clone(&rows);
+        let stop = stop.clone();
+        let todo = todo.clone();
+        tokio::task::spawn_blocking(move || {
+            let cfg = SealConfig {
+                key: &key,
+                chain,
+                level,
+                time: crate::now(),
+                timestamper: Some(&tsa),
+                crls,
+                certify: false,
+                reason: None,
+            };
+            todo.par_iter().for_each_with(tx, |tx, &i| {
+                if stop.is_set() {
+                    let _ = tx.blocking_send((i, Err(Sealing::NotAttempted)));
+                    return;
+                }
+                let sealed = match std::fs::read(&rows[i].file) {
+                    Err(e) => Err(Sealing::Refused(format!(
+                        "reading {}: {e}",
+                        rows[i].file.display()
+                    ))),
+                    Ok(pdf) => coffre_seal::seal(&pdf, &cfg).map_err(|e| match e {
+                        // The TSA is the server: it is out of reach.
+                        coffre_seal::Error::Tsa(_) => {
+                            stop.set(format!("sealing: {e}"));
+                            Sealing::Failed(format!("sealing: {e}"))
+                        }
+                        e => Sealing::Refused(format!("sealing: {e}")),
+                    }),
+                };
+                // A closed queue means the deposit side has stopped.
+                let _ = tx.blocking_send((i, sealed));
+            });
+        })
+    };
+    let sealed = futures::stream::poll_fn(|cx| rx.poll_recv(cx));
+    let mut results = sealed
+        .map(|(i, sealed)| {
+            let row = &rows[i];
+            let stop = &stop;
+            async move {
+                let pdf = match sealed {
+                    Ok(p) => bytes::Bytes::from(p),
+                    Err(Sealing::Refused(e)) => return (i, Outcome::Refused(e)),
+                    Err(Sealing::Failed(e)) => return (i, Outcome::Failed(e)),
+                    Err(Sealing::NotAttempted) => return (i, stop.not_attempted()),
+                };
+                let params = DepositParams {
+                    student_number: row.student_number.clone(),
+                    kind: row.kind,
+                    title: row.title.clone(),
+                    academic_year: row.academic_year.clone(),
+                    source_sha256: Some(row.source.clone()),
+                };
+                let mut attempt = 0;
+                loop {
+                    if stop.is_set() {
+                        return (i, stop.not_attempted());
+                    }
+                    match client.deposit(&params, pdf.clone()).await {
+                        Ok(d) if d.already_deposited => {
+                            return (i, Outcome::Skipped("already deposited"))
+                        }
+                        Ok(d) => return (i, Outcome::Deposited(d.document_id)),
+                        Err(e) if worth_retrying(&e) => {
+                            if attempt == RETRIES.len() {
+                                stop.set(e.to_string());
+                                return (i, Outcome::Failed(e.to_string()));
+                            }
+                            tokio::time::sleep(RETRIES[attempt]).await;
+                            attempt += 1;
+                        }
+                        Err(e) => return (i, Outcome::Refused(e.to_string())),
                     }
                 }
-            })
-            .buffer_unordered(args.jobs.max(1))
-            .collect()
-            .await;
-        for (i, o) in results {
-            outcomes[i] = Some(o);
-        }
-        done += chunk.len();
-        let rate = (done - (total - todo.len())) as f64 / started.elapsed().as_secs_f64().max(1e-3);
-        let eta = (total - done) as f64 / rate.max(1e-3);
-        let line = format!(
-            "{done}/{total} documents — {rate:.0}/s — {:02}:{:02} left",
-            (eta as u64) / 60,
-            (eta as u64) % 60
-        );
-        if tty {
-            eprint!("\r{line}   ");
-        } else {
-            eprintln!("{line}");
-        }
+            }
+        })
+        .buffer_unordered(args.jobs.max(1));
+    let mut progress = Progress::new(total, total - todo.len());
+    while let Some((i, o)) = results.next().await {
+        outcomes[i] = Some(o);
+        progress.advance();
     }
-    if tty {
-        eprintln!();
-    }
+    progress.finish();
+    sealer.await.context("the sealing threads stopped")?;
 
     // The report: one line per manifest row.
     let report = args.report.clone().unwrap_or_else(|| {
@@ -290,7 +476,7 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
     let mut w =
         csv::Writer::from_path(&report).with_context(|| format!("writing {}", report.display()))?;
     w.write_record(["line", "student_number", "file", "outcome", "detail"])?;
-    let (mut deposited, mut skipped, mut refused) = (0, 0, 0);
+    let (mut deposited, mut skipped, mut refused, mut failed) = (0, 0, 0, 0);
     for (row, o) in rows.iter().zip(&outcomes) {
         let (what, detail) = match o {
             Some(Outcome::Deposited(id)) => {
@@ -305,7 +491,14 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
                 refused += 1;
                 ("refused", why.clone())
             }
-            None => ("refused", "not processed".to_owned()),
+            Some(Outcome::Failed(why)) => {
+                failed += 1;
+                ("not done", why.clone())
+            }
+            None => {
+                failed += 1;
+                ("not done", "not processed".to_owned())
+            }
         };
         w.write_record([
             &row.line.to_string(),
@@ -316,8 +509,13 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
         ])?;
     }
     w.flush()?;
+    let not_done = if failed > 0 {
+        format!(", {failed} not done")
+    } else {
+        String::new()
+    };
     println!(
-        "{deposited} deposited, {skipped} skipped (already there), {refused} refused; report: {}",
+        "{deposited} deposited, {skipped} skipped (already there), {refused} refused{not_done}; report: {}",
         report.display()
     );
     for (row, o) in rows.iter().zip(&outcomes) {
@@ -325,9 +523,43 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
             eprintln!("  line {} ({}): {why}", row.line, row.student_number);
         }
     }
-    Ok(if refused == 0 {
+    if let Some(why) = stop.reason() {
+        eprintln!(
+            "stopped: {why}\n{failed} documents were not deposited; once the server is back, \
+             run the same command again to finish (what is there already is skipped)"
+        );
+    }
+    Ok(if refused == 0 && failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bar_shows_count_rate_and_time_left() {
+        assert_eq!(
+            bar_line(30_000, 60_000, 30_000, 60.0),
+            "[###############...............]   30000/60000   50%  500/s  01:00 left"
+        );
+        // Rows skipped as already deposited fill the bar, not the rate.
+        assert_eq!(
+            bar_line(100, 100, 0, 1.0),
+            "[##############################]     100/100  100%  0/s  --:-- left"
+        );
+        assert!(bar_line(0, 0, 0, 0.0).contains("100%"));
+    }
+
+    #[test]
+    fn manifest_errors_sort_by_line() {
+        assert_eq!(
+            line_of("line 12: student number and title are required"),
+            12
+        );
+        assert_eq!(line_of("no line"), 0);
+    }
 }

@@ -89,7 +89,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Some(&local)
         }
         (_, _, Some(url)) => {
-            remote = HttpTsa { url: url.clone() };
+            remote = HttpTsa::new(url.clone());
             Some(&remote)
         }
         _ => None,
@@ -178,7 +178,20 @@ fn complete_chain(chain: &mut Vec<Certificate>, pool: &[Certificate]) {
 
 /// An RFC 3161 server reached over HTTP(S).
 pub(crate) struct HttpTsa {
-    pub(crate) url: String,
+    url: String,
+    /// Kept connections: one sealing thread reuses its connection for
+    /// every time-stamp it asks for.
+    agent: ureq::Agent,
+}
+
+impl HttpTsa {
+    pub(crate) fn new(url: String) -> Self {
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(30))
+            .max_idle_connections_per_host(64)
+            .build();
+        HttpTsa { url, agent }
+    }
 }
 
 impl TimeStamper for HttpTsa {
@@ -187,13 +200,25 @@ impl TimeStamper for HttpTsa {
             u64::from_be_bytes(digest[..8].try_into().unwrap_or_default()) ^ crate::now().0 as u64;
         let req = coffre_seal::timestamp_request(digest, nonce)?;
         let tsa_err = |e: String| coffre_seal::Error::Tsa(e);
-        let resp = ureq::AgentBuilder::new()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .post(&self.url)
-            .set("Content-Type", "application/timestamp-query")
-            .send_bytes(&req)
-            .map_err(|e| tsa_err(format!("{}: {e}", self.url)))?;
+        // A dropped connection or a failing server is tried again, briefly.
+        let mut waits = [500, 1000, 2000].into_iter();
+        let resp = loop {
+            let sent = self
+                .agent
+                .post(&self.url)
+                .set("Content-Type", "application/timestamp-query")
+                .send_bytes(&req);
+            match sent {
+                Ok(resp) => break resp,
+                Err(ureq::Error::Status(code, _)) if code < 500 && code != 429 => {
+                    return Err(tsa_err(format!("{}: HTTP status {code}", self.url)));
+                }
+                Err(e) => match waits.next() {
+                    Some(ms) => std::thread::sleep(Duration::from_millis(ms)),
+                    None => return Err(tsa_err(format!("{}: {e}", self.url))),
+                },
+            }
+        };
         let mut body = Vec::new();
         resp.into_reader()
             .take(1 << 20)

@@ -2,6 +2,9 @@
 //! codes written for the intranet, statuses, refusals, former students,
 //! re-issued codes.
 
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
 use serde_json::Value;
 
 use crate::{coffre, printed, run, run_ok, Service};
@@ -180,107 +183,148 @@ fn deposit_is_idempotent_and_reports_every_row() {
     assert_eq!(st[0]["status"], "pre_created");
 }
 
-#[test]
-fn a_deposit_run_killed_midway_is_finished_by_running_it_again() {
-    let svc = Service::start("Université Démo", "univ-demo.example");
-    let tmp = &svc.tmp;
-    let org = |args: &[&str]| svc.org(args);
-    let roster = tmp.path().join("roster.csv");
-    let docs = tmp.path().join("docs");
-    run_ok(&mut org(&[
-        "sample-roster",
-        "300",
-        "-o",
-        roster.to_str().unwrap(),
-    ]));
-    run_ok(&mut org(&["import-roster", roster.to_str().unwrap()]));
-    run_ok(&mut org(&[
-        "sample-transcripts",
-        roster.to_str().unwrap(),
-        docs.to_str().unwrap(),
-    ]));
+/// `n` sample students imported and their transcripts written: the
+/// manifest, and the SHA-256 of each original in manifest order.
+fn sample_deposit(svc: &Service, n: usize) -> (std::path::PathBuf, Vec<String>) {
+    let roster = svc.tmp.path().join("roster.csv");
+    let docs = svc.tmp.path().join("docs");
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    run_ok(&mut svc.org(&["sample-roster", &n.to_string(), "-o", &path(&roster)]));
+    run_ok(&mut svc.org(&["import-roster", &path(&roster)]));
+    run_ok(&mut svc.org(&["sample-transcripts", &path(&roster), &path(&docs)]));
     let manifest = docs.join("manifest.csv");
-    let deposit = || svc.deposit(&manifest, &["--jobs", "4"]);
-
-    // Kill the first run once some documents are in.
-    let mut first = deposit()
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let client = coffre_api::Client::new(&svc.url)
+    let sources = std::fs::read_to_string(&manifest)
         .unwrap()
-        .with_token(&svc.key);
-    let sources: Vec<String> = (0..300)
-        .map(|i| {
-            let row = std::fs::read_to_string(&manifest)
-                .unwrap()
-                .lines()
-                .nth(1 + i)
-                .unwrap()
-                .to_owned();
+        .lines()
+        .skip(1)
+        .map(|row| {
             let file = docs.join(row.split(',').nth(1).unwrap());
             coffre_seal::hex(&coffre_seal::sha256(&std::fs::read(file).unwrap()))
         })
         .collect();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
-    loop {
-        let known = svc
-            .rt
-            .block_on(client.known_deposits(sources.clone()))
-            .unwrap()
-            .len();
-        if known >= 5 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "nothing deposited");
+    (manifest, sources)
+}
+
+/// How many of `sources` the server holds.
+fn known(svc: &Service, sources: &[String]) -> usize {
+    let client = coffre_api::Client::new(&svc.url)
+        .unwrap()
+        .with_token(&svc.key);
+    svc.rt
+        .block_on(client.known_deposits(sources.to_vec()))
+        .unwrap()
+        .len()
+}
+
+/// Waits until the server holds at least `at_least` of `sources` while
+/// `run` is still going.
+fn wait_for_deposits(svc: &Service, sources: &[String], at_least: usize, run: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while known(svc, sources) < at_least {
+        assert!(Instant::now() < deadline, "nothing deposited");
         assert!(
-            first.try_wait().unwrap().is_none(),
-            "the first run ended before it could be killed"
+            run.try_wait().unwrap().is_none(),
+            "the run ended before it could be interrupted"
         );
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// (deposited, skipped, refused) from the summary line.
+fn summary(stdout: &[u8]) -> (usize, usize, usize) {
+    let text = String::from_utf8_lossy(stdout);
+    let count = |what: &str| -> usize {
+        let before = text.split(what).next().unwrap();
+        let n = before.rsplit([' ', ',']).find(|w| !w.is_empty()).unwrap();
+        n.parse()
+            .unwrap_or_else(|_| panic!("no count before {what:?} in {text}"))
+    };
+    (count(" deposited"), count(" skipped"), count(" refused"))
+}
+
+#[test]
+fn a_deposit_run_killed_midway_is_finished_by_running_it_again() {
+    let svc = Service::start("Université Démo", "univ-demo.example");
+    let (manifest, sources) = sample_deposit(&svc, 300);
+    let deposit = || svc.deposit(&manifest, &["--jobs", "4"]);
+
+    // Kill the first run once some documents are in.
+    let mut first = deposit()
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_deposits(&svc, &sources, 5, &mut first);
     first.kill().unwrap();
     first.wait().unwrap();
-    let after_kill = svc
-        .rt
-        .block_on(client.known_deposits(sources.clone()))
-        .unwrap()
-        .len();
+    let after_kill = known(&svc, &sources);
     assert!(after_kill < 300, "the run was not cut short");
 
     // Again: it finishes what is missing, and only that.
     let out = run_ok(&mut deposit());
-    let text = String::from_utf8(out.stdout).unwrap();
-    let deposited: usize = text
-        .split(" deposited")
-        .next()
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    let skipped: usize = text
-        .split("deposited, ")
-        .nth(1)
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert_eq!(deposited + skipped, 300, "{text}");
-    assert!(skipped >= after_kill, "{text}");
+    let (deposited, skipped, refused) = summary(&out.stdout);
     assert_eq!(
-        svc.rt
-            .block_on(client.known_deposits(sources.clone()))
-            .unwrap()
-            .len(),
-        300
+        (deposited + skipped, refused),
+        (300, 0),
+        "{}",
+        printed(&out)
     );
+    assert!(skipped >= after_kill, "{}", printed(&out));
+    assert_eq!(known(&svc, &sources), 300);
     // And once more: nothing to do.
     let out = run_ok(&mut deposit());
     assert!(String::from_utf8_lossy(&out.stdout)
         .contains("0 deposited, 300 skipped (already there), 0 refused"));
+}
+
+#[test]
+fn a_server_gone_midway_stops_the_run_and_a_rerun_finishes_it() {
+    let mut svc = Service::start("Université Démo", "univ-demo.example");
+    let (manifest, sources) = sample_deposit(&svc, 300);
+    let report = svc.tmp.path().join("report.csv");
+    let report_arg = report.to_str().unwrap().to_owned();
+    let deposit = |svc: &Service| svc.deposit(&manifest, &["--jobs", "4", "--report", &report_arg]);
+
+    let mut first = deposit(&svc)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_deposits(&svc, &sources, 5, &mut first);
+    svc.server.kill().unwrap();
+    svc.server.wait().unwrap();
+
+    // The run ends by itself, says what is left and how to finish it, and
+    // fails; the report marks those rows as not done.
+    let out = first.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", printed(&out));
+    let (deposited, skipped, refused) = summary(&out.stdout);
+    assert_eq!((skipped, refused), (0, 0), "{}", printed(&out));
+    assert!((5..300).contains(&deposited), "{}", printed(&out));
+    let said = printed(&out);
+    assert!(
+        said.contains(&format!("{} not done", 300 - deposited)),
+        "{said}"
+    );
+    assert!(said.contains("run the same command again"), "{said}");
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(text.matches(",deposited,").count(), deposited, "{text}");
+    assert_eq!(
+        text.matches(",not done,").count(),
+        300 - deposited,
+        "{text}"
+    );
+
+    // The server comes back; the same command finishes the job.
+    svc.server = crate::start_server(&svc.data, svc.port);
+    svc.rt.block_on(crate::wait_ready(&svc.url));
+    let out = run_ok(&mut deposit(&svc));
+    // A deposit the server recorded just before it died, whose answer never
+    // came back, counts as not done in the first run and as skipped now.
+    let (again, skipped, refused) = summary(&out.stdout);
+    assert_eq!((again + skipped, refused), (300, 0), "{}", printed(&out));
+    assert!(skipped >= deposited, "{}", printed(&out));
+    assert_eq!(known(&svc, &sources), 300);
 }
 
 #[test]
