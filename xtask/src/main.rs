@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_org;
 mod demo;
 mod external;
 mod fuzz;
@@ -24,15 +25,18 @@ tasks:
   test                 install the external validators, PostgreSQL and an S3 server
                        if missing (Linux with apt), start the servers on loopback,
                        run every test of the workspace, then stop the servers
-  run                  build `coffre`, make a demo PKI and a sealed transcript
-                       under target/demo, and verify it in French and English
+  run                  build `coffre` and start the service on 127.0.0.1:8080 with a
+                       demo university, its students and their sealed transcripts
+                       (data in target/demo/data, kept between runs)
   fuzz [--seconds N]   fuzz coffre_seal::validate for N seconds (default 600)
   bench seal [--files N]
                        seal and verify N transcripts (default 200) with coffre,
                        pdfsig and pyHanko, and compare their throughput
-  bench org [--count N]
+  bench org [--count N] [--postgres-count M]
                        a registrar's run: N sample transcripts (default 60,000) sealed
                        and deposited with coffre org deposit into a fresh coffre serve
+                       on SQLite, then M (default 5,000) on a throwaway PostgreSQL;
+                       every stored file checked with coffre verify, 20 with pyHanko
   bench server         sealed deposits per second over HTTP, Coffre list latency
                        with 10,000 documents, server memory during a 1 GB upload
   help                 print this text
@@ -53,8 +57,8 @@ fn main() -> ExitCode {
             None => return usage(),
         },
         ["bench", "server"] => bench::server(),
-        ["bench", "org", rest @ ..] => match parse_count(rest) {
-            Some(count) => bench::org(count),
+        ["bench", "org", rest @ ..] => match parse_org_counts(rest) {
+            Some((count, pg_count)) => bench_org::org(count, pg_count),
             None => return usage(),
         },
         ["help" | "--help" | "-h"] => {
@@ -85,12 +89,20 @@ fn parse_seconds(args: &[&str]) -> Option<u64> {
     }
 }
 
-fn parse_count(args: &[&str]) -> Option<usize> {
-    match args {
-        [] => Some(60_000),
-        ["--count", n] => n.parse().ok().filter(|&n| n > 0),
-        _ => None,
+/// `[--count N] [--postgres-count M]`, 60,000 and 5,000 unless given.
+fn parse_org_counts(args: &[&str]) -> Option<(usize, usize)> {
+    let (mut count, mut pg_count) = (60_000, 5_000);
+    let mut rest = args;
+    while let [flag, n, tail @ ..] = rest {
+        let n: usize = n.parse().ok().filter(|&n| n > 0)?;
+        match *flag {
+            "--count" => count = n,
+            "--postgres-count" => pg_count = n,
+            _ => return None,
+        }
+        rest = tail;
     }
+    rest.is_empty().then_some((count, pg_count))
 }
 
 fn parse_files(args: &[&str]) -> Option<usize> {
@@ -301,6 +313,14 @@ mod tests {
         assert_eq!(parse_files(&[]), Some(200));
         assert_eq!(parse_files(&["--files", "7"]), Some(7));
         assert_eq!(parse_files(&["--files", "0"]), None);
+        assert_eq!(parse_org_counts(&[]), Some((60_000, 5_000)));
+        assert_eq!(
+            parse_org_counts(&["--postgres-count", "10", "--count", "20"]),
+            Some((20, 10))
+        );
+        assert_eq!(parse_org_counts(&["--count"]), None);
+        assert_eq!(parse_org_counts(&["--count", "0"]), None);
+        assert_eq!(parse_org_counts(&["--files", "3"]), None);
     }
 
     #[test]

@@ -86,7 +86,7 @@ pub struct Postgres {
 
 impl Postgres {
     /// Makes a fresh cluster with the programs in `bin` and starts it.
-    fn start(root: &Path, bin: &Path) -> Result<Postgres> {
+    pub fn start(root: &Path, bin: &Path) -> Result<Postgres> {
         let as_postgres_user = is_root();
         let pg_ctl = bin.join("pg_ctl");
         let started = Instant::now();
