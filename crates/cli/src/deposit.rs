@@ -126,6 +126,7 @@ struct Progress {
     started: Instant,
     drawn: Instant,
     tty: bool,
+    width: usize,
 }
 
 impl Progress {
@@ -138,6 +139,7 @@ impl Progress {
             started: now,
             drawn: now,
             tty: std::io::stderr().is_terminal(),
+            width: 0,
         }
     }
 
@@ -165,7 +167,10 @@ impl Progress {
             self.started.elapsed().as_secs_f64(),
         );
         if self.tty {
-            eprint!("\r{line}");
+            // Spaces cover what a longer previous line left on screen.
+            let pad = self.width.saturating_sub(line.chars().count());
+            self.width = line.chars().count();
+            eprint!("\r{line}{:pad$}", "");
         } else {
             eprintln!("{line}");
         }
