@@ -3,8 +3,9 @@
 //! A blob is written before the row that names it commits; blobs no row
 //! names are collected by [`Blobs::collect_orphans`].
 
-use std::path::Path;
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
@@ -17,6 +18,11 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 #[derive(Clone, Debug)]
 pub struct Blobs {
     store: Arc<dyn ObjectStore>,
+    /// The folder of a local store: its files are flushed to disk before a
+    /// write is acknowledged (S3 acknowledges only what it has stored).
+    local: Option<PathBuf>,
+    /// The folders above the blobs' own folder flushed since start.
+    flushed: Arc<Mutex<HashSet<PathBuf>>>,
 }
 
 impl Blobs {
@@ -24,12 +30,14 @@ impl Blobs {
     /// variables; `endpoint`, `region` and `allow_http` may be given as query
     /// parameters (`s3://bucket?endpoint=http://127.0.0.1:9000&allow_http=true`).
     pub fn open(url: Option<&str>, data_dir: &Path) -> Result<Blobs> {
+        let mut local = None;
         let store: Arc<dyn ObjectStore> = match url {
             None => {
                 let dir = data_dir.join("blobs");
                 std::fs::create_dir_all(&dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
                 remove_staged(&dir);
+                local = Some(dir.canonicalize()?);
                 Arc::new(LocalFileSystem::new_with_prefix(&dir).context("opening the blob folder")?)
             }
             Some(u) if u.starts_with("s3://") => {
@@ -54,10 +62,15 @@ impl Blobs {
                 let dir = Path::new(u.strip_prefix("file://").unwrap_or(u));
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
+                local = Some(dir.canonicalize()?);
                 Arc::new(LocalFileSystem::new_with_prefix(dir).context("opening the blob folder")?)
             }
         };
-        Ok(Blobs { store })
+        Ok(Blobs {
+            store,
+            local,
+            flushed: Arc::default(),
+        })
     }
 
     fn key(sha256_hex: &str) -> StorePath {
@@ -75,14 +88,61 @@ impl Blobs {
             mode: PutMode::Create,
             ..PutOptions::default()
         };
+        let key = Self::key(&sha);
         match self
             .store
-            .put_opts(&Self::key(&sha), PutPayload::from(bytes), opts)
+            .put_opts(&key, PutPayload::from(bytes), opts)
             .await
         {
-            Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(sha),
-            Err(e) => Err(e).context("storing a blob"),
+            Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => {}
+            Err(e) => return Err(e).context("storing a blob"),
         }
+        self.flush(&key).await?;
+        Ok(sha)
+    }
+
+    /// On a local store: the blob's bytes and the folders that name it are
+    /// on disk, so that a power cut after the acknowledgement loses nothing.
+    async fn flush(&self, key: &StorePath) -> Result<()> {
+        let Some(root) = &self.local else {
+            return Ok(());
+        };
+        let file = key
+            .parts()
+            .fold(root.clone(), |p, part| p.join(part.as_ref()));
+        let root = root.clone();
+        let flushed = Arc::clone(&self.flushed);
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            std::fs::File::open(&file)
+                .and_then(|f| f.sync_all())
+                .with_context(|| format!("flushing {}", file.display()))?;
+            // A folder's entries reach the disk when the folder is synced
+            // (Unix; Windows cannot open a folder as a file). The folders
+            // above `sha256/ab/` change only when one of those 256 is
+            // made: once per folder and process is enough.
+            #[cfg(unix)]
+            for (i, dir) in file
+                .ancestors()
+                .skip(1)
+                .take_while(|d| d.starts_with(&root))
+                .enumerate()
+            {
+                if i > 0
+                    && !flushed
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(dir.to_owned())
+                {
+                    continue;
+                }
+                std::fs::File::open(dir)
+                    .and_then(|f| f.sync_all())
+                    .with_context(|| format!("flushing {}", dir.display()))?;
+            }
+            Ok(())
+        })
+        .await
+        .context("flushing a blob")?
     }
 
     /// Stores the file at `path`, whose digest is `sha256_hex`, in parts so
@@ -130,7 +190,7 @@ impl Blobs {
             .complete()
             .await
             .context("completing a multipart upload")?;
-        Ok(())
+        self.flush(&key).await
     }
 
     pub async fn get(&self, sha256_hex: &str) -> Result<Bytes> {
