@@ -103,3 +103,53 @@ impl From<anyhow::Error> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Axum answers its own rejections (a body over the route's limit, a
+/// malformed JSON body or query, an unknown path or method) in plain text.
+/// This turns every error answer that is not JSON into our `{code,
+/// message}`, keeping its status and headers (`Allow`, for one).
+pub async fn json_errors(resp: Response) -> Response {
+    use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::TOO_MANY_REQUESTS => "too_many_attempts",
+        s if s.is_server_error() => "internal",
+        _ => "invalid_request",
+    };
+    let (mut parts, body) = resp.into_parts();
+    let said = axum::body::to_bytes(body, 16 << 10)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "The request is too large.".to_owned(),
+        s if s.is_server_error() || said.is_empty() => {
+            s.canonical_reason().unwrap_or("Error").to_owned() + "."
+        }
+        _ => said,
+    };
+    parts.headers.remove(CONTENT_TYPE);
+    parts.headers.remove(CONTENT_LENGTH);
+    let mut out = (
+        status,
+        Json(ErrorBody {
+            code: code.into(),
+            message,
+        }),
+    )
+        .into_response();
+    for (name, value) in parts.headers.iter() {
+        out.headers_mut().insert(name, value.clone());
+    }
+    out
+}

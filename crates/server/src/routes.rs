@@ -105,6 +105,7 @@ pub fn router(state: AppState) -> Router {
             get(document).patch(rename).delete(delete_document),
         )
         .route("/api/v1/documents/{id}/content", get(document_content))
+        .layer(axum::middleware::map_response(crate::error::json_errors))
         .with_state(state)
 }
 

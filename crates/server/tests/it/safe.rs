@@ -394,3 +394,61 @@ async fn orphan_blobs_are_collected_after_their_grace() {
         assert!(!left.contains(&orphan));
     }
 }
+
+/// Axum's own rejections reach callers as `{code, message}` too: a deposit
+/// over its limit, a malformed JSON body, an unknown path, a wrong method.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_answer_is_json() {
+    let storage = &storages()[0];
+    let server = TestServer::start(storage, "jsonerrors").await;
+    let org = orgs::create(&server.state, "Université Une", &["une.example".into()])
+        .await
+        .unwrap();
+    let client = server.client().with_token(&org.api_key);
+    client
+        .import_roster("A1,Dupont,Camille,2004-09-17,c@une.example\n".into())
+        .await
+        .unwrap();
+    let params = coffre_api::DepositParams {
+        student_number: "A1".into(),
+        kind: DocumentKind::Transcript,
+        title: "Relevé".into(),
+        academic_year: "2025-2026".into(),
+        source_sha256: None,
+    };
+    let huge = pdf_of(coffre_server::documents::MAX_DEPOSIT_BYTES, 1);
+    let err = client.deposit(&params, huge).await.unwrap_err();
+    assert_eq!(code(&err), ErrorCode::TooLarge, "{err}");
+
+    let http = reqwest::Client::new();
+    let cases = [
+        (
+            http.post(format!("{}/api/v1/activation/identify", server.url()))
+                .header("Content-Type", "application/json")
+                .body("{not json"),
+            400,
+            "invalid_request",
+        ),
+        (
+            http.get(format!("{}/api/v1/no-such-thing", server.url())),
+            404,
+            "not_found",
+        ),
+        (
+            http.delete(format!("{}/api/v1/trust", server.url())),
+            405,
+            "invalid_request",
+        ),
+    ];
+    for (req, status, code) in cases {
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), status);
+        let allow = resp.headers().get("allow").cloned();
+        let body: coffre_api::ErrorBody = resp.json().await.unwrap();
+        assert_eq!(body.code, code, "{}", body.message);
+        assert!(!body.message.is_empty());
+        if status == 405 {
+            assert!(allow.is_some(), "the Allow header is kept");
+        }
+    }
+}
