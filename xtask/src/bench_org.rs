@@ -5,7 +5,7 @@
 //! serve` on SQLite, then M (default 5,000) into one on a throwaway
 //! PostgreSQL cluster; both with local blobs. Each run makes the sample
 //! roster and transcripts with `coffre org`, imports the roster, then times
-//! `coffre org deposit` (seal B-T with the server's TSA, 16 deposits in
+//! `coffre org deposit` (seal B-LT with the server's TSA and CRLs, 16 deposits in
 //! flight) and reads the peak memory and CPU time of both processes while
 //! they run. Afterwards every sealed file the server stored is checked
 //! with `coffre verify` against the operator's root, and 20 of them picked
@@ -225,7 +225,7 @@ impl Bench<'_> {
         ]))?;
 
         println!(
-            "== {}: coffre org deposit (seal B-T with the server's TSA, deposit, 16 in flight)",
+            "== {}: coffre org deposit (seal B-LT with the server's TSA and CRLs, deposit, 16 in flight)",
             self.database
         );
         let mut deposit = org(&["deposit", "--manifest", &path(&docs.join("manifest.csv"))?]);

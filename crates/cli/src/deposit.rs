@@ -34,8 +34,9 @@ pub struct DepositArgs {
     /// Its issuers (PEM)
     #[arg(long)]
     chain: Option<PathBuf>,
-    /// b-t, or b-lt to embed the operator's CRLs as well
-    #[arg(long, default_value = "b-t", value_parser = ["b-t", "b-lt"])]
+    /// b-lt (the default) embeds the operator's CRLs, so that the file
+    /// validates offline for years; b-t leaves them out
+    #[arg(long, default_value = "b-lt", value_parser = ["b-t", "b-lt"])]
     level: String,
     /// Where the per-row report goes (default: MANIFEST-report.csv)
     #[arg(long)]

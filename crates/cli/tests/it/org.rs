@@ -123,7 +123,7 @@ fn deposit_is_idempotent_and_reports_every_row() {
         .unwrap();
     }
     let manifest = tmp.path().join("manifest.csv");
-    let deposit = |m: &std::path::Path| svc.deposit(m, &["--level", "b-lt"]);
+    let deposit = |m: &std::path::Path| svc.deposit(m, &["--level", "b-t"]);
 
     // A bad manifest: nothing is sealed or sent.
     std::fs::write(&manifest, "D1,docs/d1.pdf,bulletin,Relevé,2025-2026\nD2,docs/missing.pdf,transcript,Relevé,2025-2026\n").unwrap();
