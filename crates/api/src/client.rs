@@ -238,15 +238,12 @@ impl Client {
         .await
     }
 
-    /// Which of these originals (hex SHA-256 before sealing) were deposited.
-    pub async fn known_deposits(&self, source_sha256: Vec<String>) -> Result<Vec<String>> {
+    /// Which of these (student, original) pairs were deposited already.
+    pub async fn known_deposits(&self, deposits: Vec<KnownDeposit>) -> Result<Vec<KnownDeposit>> {
         let k: KnownDeposits = self
-            .post_json(
-                "/api/v1/org/deposits/known",
-                &KnownDeposits { source_sha256 },
-            )
+            .post_json("/api/v1/org/deposits/known", &KnownDeposits { deposits })
             .await?;
-        Ok(k.source_sha256)
+        Ok(k.deposits)
     }
 
     /// `pdf` as a `Vec<u8>` or `Bytes` (cheap to keep for a retry).

@@ -131,11 +131,19 @@ pub struct DepositParams {
     pub source_sha256: Option<String>,
 }
 
-/// `POST /api/v1/org/deposits/known`: which originals were deposited.
+/// `POST /api/v1/org/deposits/known`: which originals were deposited for
+/// which students (asked: at most 1,000; answered: those already there).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct KnownDeposits {
-    /// Hex SHA-256 digests of originals (at most 1,000).
-    pub source_sha256: Vec<String>,
+    pub deposits: Vec<KnownDeposit>,
+}
+
+/// An original (hex SHA-256 before sealing) for a student. The same
+/// original may be deposited for many students (a document given to all).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct KnownDeposit {
+    pub student_number: String,
+    pub source_sha256: String,
 }
 
 /// `POST /api/v1/org/deposits` answer.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use coffre_api::{Client, DepositParams, DocumentKind};
+use coffre_api::{Client, DepositParams, DocumentKind, KnownDeposit};
 use coffre_seal::{Certificate, Crl, Level, SealConfig, SigningKey};
 use futures::StreamExt;
 use rayon::prelude::*;
@@ -358,20 +358,24 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
     let tsa = HttpTsa::new(format!("{}/tsa", server.trim_end_matches('/')));
 
     // What was deposited already (an earlier, interrupted run).
+    let key_of = |r: &Row| KnownDeposit {
+        student_number: r.student_number.clone(),
+        source_sha256: r.source.clone(),
+    };
     let mut known = HashSet::new();
     for batch in rows.chunks(1000) {
         known.extend(
             client
-                .known_deposits(batch.iter().map(|r| r.source.clone()).collect())
+                .known_deposits(batch.iter().map(key_of).collect())
                 .await?,
         );
     }
     let total = rows.len();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; total];
     let todo: Vec<usize> = (0..total)
-        .filter(|i| !known.contains(&rows[*i].source))
+        .filter(|i| !known.contains(&key_of(&rows[*i])))
         .collect();
-    for i in (0..total).filter(|i| known.contains(&rows[*i].source)) {
+    for i in (0..total).filter(|i| known.contains(&key_of(&rows[*i]))) {
         outcomes[i] = Some(Outcome::Skipped("already deposited"));
     }
 

@@ -2,8 +2,11 @@
 //! the student's own files.
 
 use bytes::Bytes;
+use std::collections::HashSet;
+
 use coffre_api::{
-    Deposit, DepositParams, DocumentInfo, DocumentKind, DocumentPage, DocumentQuery, UploadParams,
+    Deposit, DepositParams, DocumentInfo, DocumentKind, DocumentPage, DocumentQuery, KnownDeposit,
+    UploadParams,
 };
 
 use crate::accounts::QUOTA_BYTES;
@@ -410,31 +413,58 @@ pub async fn delete(state: &AppState, account_id: i64, id: &str) -> ApiResult<()
 
 /// Which of these originals (hex SHA-256 before sealing) this organisation
 /// has deposited already.
-pub async fn known_sources(
+pub async fn known_deposits(
     state: &AppState,
     org: &Org,
-    digests: &[String],
-) -> ApiResult<Vec<String>> {
-    if digests.len() > 1000 {
+    asked: &[KnownDeposit],
+) -> ApiResult<Vec<KnownDeposit>> {
+    if asked.len() > 1000 {
         return Err(ApiError::Invalid(
-            "ask about at most 1,000 digests at a time".into(),
+            "ask about at most 1,000 deposits at a time".into(),
         ));
     }
-    if digests.is_empty() {
+    let asked: HashSet<KnownDeposit> = asked
+        .iter()
+        .map(|k| KnownDeposit {
+            student_number: k.student_number.trim().to_owned(),
+            source_sha256: k.source_sha256.to_ascii_lowercase(),
+        })
+        .collect();
+    if asked.is_empty() {
         return Ok(Vec::new());
     }
-    let marks: Vec<String> = (2..digests.len() + 2).map(|i| format!("${i}")).collect();
+    // Both lists bound the rows read; the pairs are matched here.
+    let students: HashSet<&str> = asked.iter().map(|k| k.student_number.as_str()).collect();
+    let digests: HashSet<&str> = asked.iter().map(|k| k.source_sha256.as_str()).collect();
+    let marks = |from: usize, n: usize| -> String {
+        (from..from + n)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let sql = format!(
-        "SELECT DISTINCT source_sha256 FROM documents WHERE org_id = $1 AND source_sha256 IN ({})",
-        marks.join(", ")
+        "SELECT e.student_number, d.source_sha256 FROM documents d \
+         JOIN enrolments e ON e.id = d.enrolment_id \
+         WHERE d.org_id = $1 AND e.student_number IN ({}) AND d.source_sha256 IN ({})",
+        marks(2, students.len()),
+        marks(2 + students.len(), digests.len())
     );
     let mut q = sqlx::query(&sql).bind(org.id);
-    for d in digests {
-        q = q.bind(d.to_ascii_lowercase());
+    for s in &students {
+        q = q.bind(*s);
     }
-    q.fetch_all(&state.db.pool)
-        .await?
-        .iter()
-        .map(|r| Ok(col(r, "source_sha256")?))
-        .collect()
+    for d in &digests {
+        q = q.bind(*d);
+    }
+    let mut known = Vec::new();
+    for row in q.fetch_all(&state.db.pool).await? {
+        let k = KnownDeposit {
+            student_number: col(&row, "student_number")?,
+            source_sha256: col(&row, "source_sha256")?,
+        };
+        if asked.contains(&k) && !known.contains(&k) {
+            known.push(k);
+        }
+    }
+    Ok(known)
 }

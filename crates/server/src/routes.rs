@@ -247,9 +247,9 @@ async fn known_deposits(
     OrgAuth(org): OrgAuth,
     Json(req): Json<KnownDeposits>,
 ) -> ApiResult<Json<KnownDeposits>> {
-    documents::known_sources(&state, &org, &req.source_sha256)
+    documents::known_deposits(&state, &org, &req.deposits)
         .await
-        .map(|source_sha256| Json(KnownDeposits { source_sha256 }))
+        .map(|deposits| Json(KnownDeposits { deposits }))
 }
 
 #[utoipa::path(post, path = "/api/v1/activation/identify", tag = "finalisation", request_body = Identify, responses((status = 200, body = Identified), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]

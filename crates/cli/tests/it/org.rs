@@ -5,6 +5,7 @@
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use coffre_api::KnownDeposit;
 use serde_json::Value;
 
 use crate::{coffre, printed, run, run_ok, Service};
@@ -183,9 +184,43 @@ fn deposit_is_idempotent_and_reports_every_row() {
     assert_eq!(st[0]["status"], "pre_created");
 }
 
+#[test]
+fn one_original_for_every_student_is_deposited_for_each() {
+    let svc = Service::start("Université Dépôt", "depot.example");
+    let tmp = &svc.tmp;
+    let roster = tmp.path().join("roster.csv");
+    std::fs::write(
+        &roster,
+        "D1,Roux,Léa,2004-01-01,lea@depot.example
+D2,Petit,Hugo,2004-01-01,hugo@depot.example
+",
+    )
+    .unwrap();
+    run_ok(&mut svc.org(&["import-roster", roster.to_str().unwrap()]));
+    std::fs::write(
+        tmp.path().join("rules.pdf"),
+        crate::sample::transcript_pdf(7, "Règlement des études"),
+    )
+    .unwrap();
+    let row = |s: &str| format!("{s},rules.pdf,other,Règlement des études,2025-2026\n");
+    // A run that stopped after D1's copy; the next run must still deposit D2's.
+    let first = tmp.path().join("first.csv");
+    std::fs::write(&first, row("D1")).unwrap();
+    let out = run_ok(&mut svc.deposit(&first, &[]));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("1 deposited, 0 skipped"));
+    let all = tmp.path().join("all.csv");
+    std::fs::write(&all, row("D1") + &row("D2")).unwrap();
+    let out = run_ok(&mut svc.deposit(&all, &[]));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("1 deposited, 1 skipped"),
+        "{}",
+        printed(&out)
+    );
+}
+
 /// `n` sample students imported and their transcripts written: the
-/// manifest, and the SHA-256 of each original in manifest order.
-fn sample_deposit(svc: &Service, n: usize) -> (std::path::PathBuf, Vec<String>) {
+/// manifest, and each row's student and original's SHA-256.
+fn sample_deposit(svc: &Service, n: usize) -> (std::path::PathBuf, Vec<KnownDeposit>) {
     let roster = svc.tmp.path().join("roster.csv");
     let docs = svc.tmp.path().join("docs");
     let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
@@ -198,15 +233,21 @@ fn sample_deposit(svc: &Service, n: usize) -> (std::path::PathBuf, Vec<String>) 
         .lines()
         .skip(1)
         .map(|row| {
-            let file = docs.join(row.split(',').nth(1).unwrap());
-            coffre_seal::hex(&coffre_seal::sha256(&std::fs::read(file).unwrap()))
+            let fields: Vec<&str> = row.split(',').collect();
+            let file = docs.join(fields[1]);
+            KnownDeposit {
+                student_number: fields[0].to_owned(),
+                source_sha256: coffre_seal::hex(&coffre_seal::sha256(
+                    &std::fs::read(file).unwrap(),
+                )),
+            }
         })
         .collect();
     (manifest, sources)
 }
 
 /// How many of `sources` the server holds.
-fn known(svc: &Service, sources: &[String]) -> usize {
+fn known(svc: &Service, sources: &[KnownDeposit]) -> usize {
     let client = coffre_api::Client::new(&svc.url)
         .unwrap()
         .with_token(&svc.key);
@@ -218,7 +259,7 @@ fn known(svc: &Service, sources: &[String]) -> usize {
 
 /// Waits until the server holds at least `at_least` of `sources` while
 /// `run` is still going.
-fn wait_for_deposits(svc: &Service, sources: &[String], at_least: usize, run: &mut Child) {
+fn wait_for_deposits(svc: &Service, sources: &[KnownDeposit], at_least: usize, run: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(300);
     while known(svc, sources) < at_least {
         assert!(Instant::now() < deadline, "nothing deposited");
