@@ -25,6 +25,10 @@ const S3_SERVER_PACKAGE: &str = "moto[server]==5.2.5";
 /// schemathesis, pinned: it fuzzes the service from its OpenAPI document.
 const API_FUZZER_PACKAGE: &str = "schemathesis==4.32.5";
 
+/// aiosmtpd, pinned: the SMTP server the server tests send e-mail through
+/// (they start it with the venv's Python, COFFRE_PYTHON).
+const SMTP_SERVER_PACKAGE: &str = "aiosmtpd==1.4.6";
+
 /// Debian packages and the programs each must put on PATH.
 const DEBIAN_PACKAGES: [(&str, &[&str]); 2] = [
     ("poppler-utils", &["pdfsig", "pdftoppm"]),
@@ -55,6 +59,8 @@ pub struct Tools {
     pub moto_server: Option<PathBuf>,
     /// The venv's `schemathesis` command.
     pub schemathesis: Option<PathBuf>,
+    /// The venv's Python runs aiosmtpd (the SMTP test server).
+    pub smtp_server: bool,
     /// Everything was installed or found by us: a missing tool is then a
     /// failure for the tests, not a reason to skip.
     pub required: bool,
@@ -115,8 +121,10 @@ pub fn provision(root: &Path, scope: Scope) -> Result<Tools> {
         .filter(|moto_server| servers && moto_server.is_file() && moto_importable(&python));
     let schemathesis = Some(venv_bin(&venv, "schemathesis"))
         .filter(|s| servers && s.is_file() && schemathesis_importable(&python));
+    let smtp_server = servers && pyhanko_ready && aiosmtpd_importable(&python);
     let tools = Tools {
         schemathesis,
+        smtp_server,
         pdfsig,
         python: pyhanko_ready.then_some(python),
         pyhanko: pyhanko_ready.then_some(pyhanko),
@@ -140,6 +148,9 @@ pub fn provision(root: &Path, scope: Scope) -> Result<Tools> {
         }
         if servers && tools.schemathesis.is_none() {
             missing.push("schemathesis");
+        }
+        if servers && !tools.smtp_server {
+            missing.push("aiosmtpd");
         }
         if !missing.is_empty() {
             bail!("{} still missing after installing them", missing.join(", "));
@@ -250,6 +261,9 @@ fn install(installer: &Installer, venv: &Path, scope: Scope) -> Result<()> {
     if servers && !(schemathesis_importable(&python) && venv_bin(venv, "schemathesis").is_file()) {
         pins.push(API_FUZZER_PACKAGE);
     }
+    if servers && !aiosmtpd_importable(&python) {
+        pins.push(SMTP_SERVER_PACKAGE);
+    }
     if !pins.is_empty() {
         println!("== installing {} into {}", pins.join(" "), venv.display());
         run(Command::new(&python)
@@ -330,6 +344,11 @@ fn moto_importable(python: &Path) -> bool {
 /// Whether the pinned schemathesis imports in this interpreter.
 fn schemathesis_importable(python: &Path) -> bool {
     python_has(python, "schemathesis", &[API_FUZZER_PACKAGE])
+}
+
+/// Whether the pinned aiosmtpd imports in this interpreter.
+fn aiosmtpd_importable(python: &Path) -> bool {
+    python_has(python, "aiosmtpd.handlers", &[SMTP_SERVER_PACKAGE])
 }
 
 /// Whether `python` imports `modules` and has exactly the `pins` versions.

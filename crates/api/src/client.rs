@@ -30,6 +30,8 @@ pub enum ErrorCode {
     TooLarge,
     QuotaExceeded,
     UnsupportedType,
+    /// E-mail could not be sent just now: try again in a few minutes.
+    MailUnavailable,
     Internal,
     /// A code this client does not know (a newer server).
     Other(String),
@@ -56,6 +58,7 @@ impl ErrorCode {
             "too_large" => TooLarge,
             "quota_exceeded" => QuotaExceeded,
             "unsupported_type" => UnsupportedType,
+            "mail_unavailable" => MailUnavailable,
             "internal" => Internal,
             other => Other(other.to_owned()),
         }

@@ -18,7 +18,8 @@ pub struct StorageArgs {
     /// An S3 bucket instead of DATA_DIR/blobs: s3://bucket?endpoint=…&region=…
     #[arg(long, env = "COFFRE_BLOB_URL")]
     blob_url: Option<String>,
-    /// SMTP instead of .eml files in DATA_DIR/outbox: smtp://user:pass@host:587
+    /// SMTP instead of .eml files in DATA_DIR/outbox: smtps://user:pass@host (TLS),
+    /// smtp://user:pass@host:587?tls=required (STARTTLS), smtp://host:port (plain)
     #[arg(long, env = "COFFRE_SMTP_URL")]
     smtp_url: Option<String>,
     /// Age in seconds after which a blob no document names is deleted

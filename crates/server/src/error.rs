@@ -44,6 +44,8 @@ pub enum ApiError {
     QuotaExceeded,
     /// Only PDF, PNG and JPEG files can be kept.
     UnsupportedType,
+    /// The mail server could not take the message; nothing else failed.
+    MailUnavailable(anyhow::Error),
     Internal(anyhow::Error),
 }
 
@@ -68,15 +70,32 @@ impl ApiError {
             TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", "The request is too large.".into()),
             QuotaExceeded => (StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded", "Your safe has no room for this file: its 3 GB are used. Delete some of your own files first.".into()),
             UnsupportedType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_type", "Only PDF, PNG and JPEG files can be kept in the safe.".into()),
+            MailUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "mail_unavailable", "We could not send the e-mail just now. Try again in a few minutes. / L'e-mail n'a pas pu être envoyé : réessayez dans quelques minutes.".into()),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side; nothing was changed. Try again.".into()),
         }
     }
 }
 
+/// For the operator's command line, which reports these as it goes: the
+/// caller's message, and the cause of an internal failure.
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (_, _, message) = self.parts();
+        match self {
+            ApiError::Internal(e) | ApiError::MailUnavailable(e) => write!(f, "{message} ({e:#})"),
+            _ => f.write_str(&message),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(e) = &self {
-            tracing::error!("internal error: {e:#}");
+        match &self {
+            ApiError::Internal(e) => tracing::error!("internal error: {e:#}"),
+            ApiError::MailUnavailable(e) => tracing::error!("e-mail not sent: {e:#}"),
+            _ => {}
         }
         let (status, code, message) = self.parts();
         (

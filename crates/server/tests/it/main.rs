@@ -11,6 +11,7 @@ mod sample;
 
 mod data;
 mod journey;
+mod mail;
 mod safe;
 
 use std::net::SocketAddr;
@@ -75,6 +76,15 @@ pub const START: i64 = 1_800_000_000;
 
 impl TestServer {
     pub async fn start(storage: &Storage, name: &str) -> TestServer {
+        Self::start_with_smtp(storage, name, None).await
+    }
+
+    /// With e-mail sent to `smtp_url` instead of the outbox.
+    pub async fn start_with_smtp(
+        storage: &Storage,
+        name: &str,
+        smtp_url: Option<String>,
+    ) -> TestServer {
         let tmp = TempDir::new().unwrap();
         let data_dir = tmp.path().join("data");
         let unique = format!("{name}_{}", std::process::id());
@@ -104,7 +114,7 @@ impl TestServer {
             listen: "127.0.0.1:0".parse().unwrap(),
             database_url,
             blob_url,
-            smtp_url: None,
+            smtp_url,
             orphan_grace: 3600,
         };
         let now = Arc::new(AtomicI64::new(START));
