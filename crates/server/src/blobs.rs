@@ -215,11 +215,75 @@ impl Blobs {
         Ok(got.into_stream())
     }
 
-    pub async fn delete(&self, sha256_hex: &str) -> Result<()> {
-        match self.store.delete(&Self::key(sha256_hex)).await {
+    /// Whether the blob is there.
+    pub async fn exists(&self, sha256_hex: &str) -> Result<bool> {
+        match self.store.head(&Self::key(sha256_hex)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e).context("looking for a blob"),
+        }
+    }
+
+    /// The first half of a deletion: the blob moves to `trash/`, where
+    /// readers no longer find it but it can still be put back. `None` when
+    /// it was not there (another deletion has it).
+    pub async fn set_aside(&self, sha256_hex: &str) -> Result<Option<Aside>> {
+        let nonce: u64 = rand::random();
+        let aside = Aside {
+            sha256: sha256_hex.to_owned(),
+            path: StorePath::from(format!("trash/{sha256_hex}.{nonce:016x}")),
+        };
+        match self.store.rename(&Self::key(sha256_hex), &aside.path).await {
+            Ok(()) => Ok(Some(aside)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e).context("setting a blob aside"),
+        }
+    }
+
+    /// A blob set aside goes back where it was (a document named it
+    /// meanwhile). Its bytes are those of its name, so it may replace a
+    /// copy stored again meanwhile.
+    pub async fn put_back(&self, aside: &Aside) -> Result<()> {
+        let key = Self::key(&aside.sha256);
+        self.store
+            .rename(&aside.path, &key)
+            .await
+            .context("putting a blob back")?;
+        self.flush(&key).await
+    }
+
+    /// The second half of a deletion.
+    pub async fn discard(&self, aside: &Aside) -> Result<()> {
+        match self.store.delete(&aside.path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e).context("deleting a blob"),
         }
+    }
+
+    /// Blobs set aside by deletions that did not finish (a crash between
+    /// the two halves), with when they were written.
+    pub async fn list_aside(&self) -> Result<Vec<(Aside, i64)>> {
+        let prefix = StorePath::from("trash");
+        let metas: Vec<_> = self
+            .store
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .context("listing blobs set aside")?;
+        Ok(metas
+            .into_iter()
+            .filter_map(|m| {
+                let name = m.location.filename()?;
+                let (sha, _) = name.split_once('.')?;
+                Some((
+                    Aside {
+                        sha256: sha.to_owned(),
+                        path: m.location.clone(),
+                    },
+                    m.last_modified.timestamp(),
+                ))
+            })
+            .collect())
     }
 
     /// Every stored digest with when it was written (Unix seconds).
@@ -250,6 +314,13 @@ impl Blobs {
             .map(|(sha, _)| sha)
             .collect())
     }
+}
+
+/// A blob moved out of the way by [`Blobs::set_aside`].
+#[derive(Debug)]
+pub struct Aside {
+    pub sha256: String,
+    path: StorePath,
 }
 
 /// A local store writes `NAME#N` and renames it when complete; a crash

@@ -96,6 +96,10 @@ pub async fn deposit(
     .execute(&state.db.pool)
     .await?;
     if inserted.rows_affected() == 1 {
+        keep_blob(state, &sha256, || async {
+            state.blobs.put(pdf).await.map(|_| ())
+        })
+        .await?;
         return Ok(Deposit {
             document_id: id,
             sha256,
@@ -325,12 +329,27 @@ where
         }
         let sha256 = coffre_seal::hex(&hasher.finalize());
         state.blobs.put_file(&spool, &sha256, size).await?;
-        Ok((sha256, size))
+        let id = record_upload(state, account_id, params, title, &sha256, size).await?;
+        keep_blob(state, &sha256, || {
+            state.blobs.put_file(&spool, &sha256, size)
+        })
+        .await?;
+        Ok(id)
     }
     .await;
     let _ = tokio::fs::remove_file(&spool).await;
-    let (sha256, size) = result?;
+    get(state, account_id, &result?).await
+}
 
+/// Takes the room and records the upload in one transaction.
+async fn record_upload(
+    state: &AppState,
+    account_id: i64,
+    params: &UploadParams,
+    title: &str,
+    sha256: &str,
+    size: u64,
+) -> ApiResult<String> {
     let id = document_id();
     let now = (state.clock)().0;
     let mut tx = state.db.pool.begin().await?;
@@ -352,13 +371,13 @@ where
     .bind(account_id)
     .bind(params.kind.unwrap_or(DocumentKind::Other).as_str())
     .bind(title)
-    .bind(&sha256)
+    .bind(sha256)
     .bind(size as i64)
     .bind(now)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    get(state, account_id, &id).await
+    Ok(id)
 }
 
 pub async fn rename(
@@ -401,14 +420,56 @@ pub async fn delete(state: &AppState, account_id: i64, id: &str) -> ApiResult<()
             .await?;
     }
     tx.commit().await?;
-    let still_used = sqlx::query("SELECT id FROM documents WHERE sha256 = $1 LIMIT 1")
-        .bind(&doc.sha256)
-        .fetch_optional(&state.db.pool)
-        .await?;
-    if still_used.is_none() {
-        state.blobs.delete(&doc.sha256).await?;
-    }
+    release_blob(state, &doc.sha256).await?;
     Ok(())
+}
+
+/// Whether a document names this blob.
+async fn named(state: &AppState, sha256: &str) -> anyhow::Result<bool> {
+    Ok(
+        sqlx::query("SELECT id FROM documents WHERE sha256 = $1 LIMIT 1")
+            .bind(sha256)
+            .fetch_optional(&state.db.pool)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Deletes a blob once no document names it, without ever losing one that
+/// a document names: a writer storing the same bytes may be between its
+/// "already stored" and its row. The blob is first set aside, the rows
+/// are looked at again, and it is put back if one names it now; a writer
+/// that commits after that second look finds the blob gone and stores it
+/// again ([`keep_blob`]).
+pub async fn release_blob(state: &AppState, sha256: &str) -> anyhow::Result<()> {
+    if named(state, sha256).await? {
+        return Ok(());
+    }
+    let Some(aside) = state.blobs.set_aside(sha256).await? else {
+        return Ok(());
+    };
+    if named(state, sha256).await? {
+        state.blobs.put_back(&aside).await
+    } else {
+        state.blobs.discard(&aside).await
+    }
+}
+
+/// After a row naming `sha256` committed: the blob is there, or is stored
+/// again by `store` (a deletion of the same bytes took it meanwhile).
+async fn keep_blob<F, Fut>(state: &AppState, sha256: &str, store: F) -> anyhow::Result<()>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    if state.blobs.exists(sha256).await? {
+        return Ok(());
+    }
+    tracing::info!(
+        sha256,
+        "a deletion took this blob as it was named again: storing it again"
+    );
+    store().await
 }
 
 /// Which of these originals (hex SHA-256 before sealing) this organisation

@@ -148,13 +148,25 @@ pub async fn collect_orphans(state: &AppState, grace: u64) -> Result<usize> {
         if now - written < grace as i64 {
             continue;
         }
+        documents::release_blob(state, &sha).await?;
+        if !state.blobs.exists(&sha).await? {
+            deleted += 1;
+        }
+    }
+    // Deletions a crash cut between their two halves: finished, or undone
+    // where a document names the blob.
+    for (aside, written) in state.blobs.list_aside().await? {
+        if now - written < grace as i64 {
+            continue;
+        }
         let named = sqlx::query("SELECT id FROM documents WHERE sha256 = $1 LIMIT 1")
-            .bind(&sha)
+            .bind(&aside.sha256)
             .fetch_optional(&state.db.pool)
             .await?;
-        if named.is_none() {
-            state.blobs.delete(&sha).await?;
-            deleted += 1;
+        if named.is_some() && !state.blobs.exists(&aside.sha256).await? {
+            state.blobs.put_back(&aside).await?;
+        } else {
+            state.blobs.discard(&aside).await?;
         }
     }
     Ok(deleted)

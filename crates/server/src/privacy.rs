@@ -248,13 +248,7 @@ pub async fn erase(state: &AppState, account_id: i64, password: &str) -> ApiResu
         .await?;
     tx.commit().await?;
     for sha in shas {
-        let used = sqlx::query("SELECT id FROM documents WHERE sha256 = $1 LIMIT 1")
-            .bind(&sha)
-            .fetch_optional(&state.db.pool)
-            .await?;
-        if used.is_none() {
-            state.blobs.delete(&sha).await?;
-        }
+        crate::documents::release_blob(state, &sha).await?;
     }
     Ok(())
 }

@@ -392,6 +392,24 @@ async fn orphan_blobs_are_collected_after_their_grace() {
         let left = server.state.blobs.list().await.unwrap();
         assert_eq!(left, std::slice::from_ref(&kept.sha256));
         assert!(!left.contains(&orphan));
+
+        // Deletions cut by a crash between setting aside and deleting: the
+        // named blob comes back, the unnamed one goes.
+        let orphan = server
+            .state
+            .blobs
+            .put(bytes::Bytes::from_static(b"%PDF-1.7 deleted"))
+            .await
+            .unwrap();
+        let blobs = &server.state.blobs;
+        blobs.set_aside(&kept.sha256).await.unwrap().unwrap();
+        blobs.set_aside(&orphan).await.unwrap().unwrap();
+        assert!(blobs.list().await.unwrap().is_empty());
+        coffre_server::collect_orphans(&server.state, 0)
+            .await
+            .unwrap();
+        assert_eq!(blobs.list().await.unwrap(), [kept.sha256.clone()]);
+        assert!(blobs.list_aside().await.unwrap().is_empty());
     }
 }
 
@@ -449,6 +467,58 @@ async fn every_error_answer_is_json() {
         assert!(!body.message.is_empty());
         if status == 405 {
             assert!(allow.is_some(), "the Allow header is kept");
+        }
+    }
+}
+
+/// Two students keep the same file (one blob): while one deletes it, the
+/// other uploads it again. Whatever the interleaving, every listed
+/// document can be downloaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_blob_is_never_deleted_under_a_document_that_names_it() {
+    for storage in storages() {
+        let server = TestServer::start(&storage, "race").await;
+        let org = orgs::create(&server.state, "Université R", &["r.example".into()])
+            .await
+            .unwrap();
+        let imported = server
+            .client()
+            .with_token(&org.api_key)
+            .import_roster(
+                "R1,Roux,Léa,2004-01-01,lea@r.example\nR2,Petit,Hugo,2004-01-01,hugo@r.example\n"
+                    .into(),
+            )
+            .await
+            .unwrap();
+        let code = |n: &str| {
+            imported
+                .created
+                .iter()
+                .find(|c| c.student_number == n)
+                .unwrap()
+                .activation_code
+                .clone()
+        };
+        let lea = finalise(&server, "R1", &code("R1"), "lea.roux@example.org").await;
+        let hugo = finalise(&server, "R2", &code("R2"), "hugo.petit@example.org").await;
+        let params = UploadParams {
+            title: "Règlement".into(),
+            kind: None,
+        };
+        for round in 0..40u32 {
+            let bytes = pdf_of(2_000, (round % 251) as u8);
+            let mine = lea.upload(&params, bytes.clone()).await.unwrap();
+            let (deleted, theirs) =
+                tokio::join!(lea.delete(&mine.id), hugo.upload(&params, bytes.clone()));
+            deleted.unwrap();
+            let theirs = theirs.unwrap();
+            let got = hugo.document_content(&theirs.id).await;
+            assert_eq!(
+                got.map(|b| b.to_vec()).ok().as_deref(),
+                Some(bytes.as_slice()),
+                "round {round}: the document's bytes are gone"
+            );
+            hugo.delete(&theirs.id).await.unwrap();
         }
     }
 }
