@@ -73,7 +73,8 @@ impl TestServices {
 
 /// A PostgreSQL cluster made for this run: trust authentication, superuser
 /// `postgres`, listening on 127.0.0.1 only (and a Unix socket in its
-/// directory). Durability is off: it is thrown away.
+/// directory). Durability is off: it is thrown away, folder and all, when
+/// it stops.
 #[derive(Debug)]
 pub struct Postgres {
     pg_ctl: PathBuf,
@@ -167,6 +168,15 @@ impl Drop for Postgres {
         );
         if let Err(err) = stop {
             eprintln!("xtask: warning: could not stop PostgreSQL: {err:#}");
+            return;
+        }
+        // The cluster is thrown away: a run from a fresh clone would
+        // otherwise leave one in the temporary folder each time.
+        if let Err(err) = std::fs::remove_dir_all(&self.data_dir) {
+            eprintln!(
+                "xtask: warning: could not remove {}: {err}",
+                self.data_dir.display()
+            );
         }
     }
 }
