@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use coffre_api::{Client, DepositParams, DocumentKind, KnownDeposit};
-use coffre_seal::{Certificate, Crl, Level, SealConfig, SigningKey};
+use coffre_seal::{Certificate, Crl, Level, SealConfig, SigningKey, Status, ValidationConfig};
 use futures::StreamExt;
 use rayon::prelude::*;
 
@@ -334,7 +334,7 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
             return Ok(ExitCode::from(1));
         }
     };
-    let key: SigningKey = files::key(&args.key)?;
+    let key: Arc<SigningKey> = Arc::new(files::key(&args.key)?);
     let mut chain: Vec<Certificate> = files::certs(&args.cert)?;
     if let Some(c) = &args.chain {
         chain.extend(files::certs(c)?);
@@ -344,14 +344,22 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
     } else {
         Level::BT
     };
-    let crls: Vec<Crl> = if level == Level::BLt {
-        client
-            .trust()
-            .await?
-            .crls
-            .iter()
-            .map(|p| Crl::from_pem_or_der(p.as_bytes()))
-            .collect::<std::result::Result<_, _>>()?
+    let trust = client.trust().await?;
+    let operator_crls: Vec<Crl> = trust
+        .crls
+        .iter()
+        .map(|p| Crl::from_pem_or_der(p.as_bytes()))
+        .collect::<std::result::Result<_, _>>()?;
+    let anchors: Vec<Certificate> = trust
+        .anchors
+        .iter()
+        .map(|p| Certificate::from_pem_chain(p))
+        .collect::<std::result::Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    let crls = if level == Level::BLt {
+        operator_crls.clone()
     } else {
         Vec::new()
     };
@@ -377,6 +385,51 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
         .collect();
     for i in (0..total).filter(|i| known.contains(&key_of(&rows[*i]))) {
         outcomes[i] = Some(Outcome::Skipped("already deposited"));
+    }
+
+    // One document sealed and validated here first, against the operator's
+    // root and CRLs: a wrong key, certificate or chain stops the run before
+    // anything is sent, instead of having every row refused.
+    if let Some(&first) = todo.first() {
+        let (key, chain, tsa, crls) = (Arc::clone(&key), chain.clone(), tsa.clone(), crls.clone());
+        let file = rows[first].file.clone();
+        let trusted = ValidationConfig::new(anchors, operator_crls, crate::now());
+        let checked = tokio::task::spawn_blocking(move || {
+            let pdf =
+                std::fs::read(&file).map_err(|e| format!("reading {}: {e}", file.display()))?;
+            let cfg = SealConfig {
+                key: &key,
+                chain,
+                level,
+                time: crate::now(),
+                timestamper: Some(&tsa),
+                crls,
+                certify: false,
+                reason: None,
+            };
+            let sealed = coffre_seal::seal(&pdf, &cfg).map_err(|e| format!("sealing: {e}"))?;
+            let report = coffre_seal::validate(&sealed, &trusted).map_err(|e| e.to_string())?;
+            match report.status() {
+                Status::TotalPassed => Ok(()),
+                status => Err(report
+                    .signatures
+                    .iter()
+                    .flat_map(|s| s.details.iter())
+                    .next()
+                    .cloned()
+                    .unwrap_or_else(|| status.as_str().to_owned())),
+            }
+        })
+        .await
+        .context("the test seal stopped")?;
+        if let Err(why) = checked {
+            eprintln!(
+                "a test seal of line {} does not validate with the Coffre operator's root: {why}\n\
+                 check --key, --cert and --chain (the files `coffre admin org create` wrote); nothing was deposited",
+                rows[first].line
+            );
+            return Ok(ExitCode::from(1));
+        }
     }
 
     // Sealing (every core, blocking calls to the TSA) feeds depositing

@@ -177,6 +177,7 @@ fn complete_chain(chain: &mut Vec<Certificate>, pool: &[Certificate]) {
 }
 
 /// An RFC 3161 server reached over HTTP(S).
+#[derive(Clone)]
 pub(crate) struct HttpTsa {
     url: String,
     /// Kept connections: one sealing thread reuses its connection for

@@ -185,6 +185,30 @@ fn deposit_is_idempotent_and_reports_every_row() {
 }
 
 #[test]
+fn a_seal_key_the_operator_did_not_certify_stops_the_run_before_anything_is_sent() {
+    let svc = Service::start("Université Dépôt", "depot.example");
+    let (manifest, sources) = sample_deposit(&svc, 3);
+    // A PKI of its own, not the one `coffre admin org create` issued.
+    let other = crate::Pki::init();
+    let out = run(svc
+        .org(&["deposit", "--manifest", manifest.to_str().unwrap()])
+        .arg("--key")
+        .arg(other.file("seal.key.pem"))
+        .arg("--cert")
+        .arg(other.file("seal.pem"))
+        .arg("--chain")
+        .arg(other.file("chain.pem")));
+    assert_eq!(out.status.code(), Some(1), "{}", printed(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("does not validate with the Coffre operator's root")
+            && err.contains("nothing was deposited"),
+        "{err}"
+    );
+    assert_eq!(known(&svc, &sources), 0);
+}
+
+#[test]
 fn one_original_for_every_student_is_deposited_for_each() {
     let svc = Service::start("Université Dépôt", "depot.example");
     let tmp = &svc.tmp;
