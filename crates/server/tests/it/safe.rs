@@ -408,7 +408,10 @@ async fn orphan_blobs_are_collected_after_their_grace() {
         coffre_server::collect_orphans(&server.state, 0)
             .await
             .unwrap();
-        assert_eq!(blobs.list().await.unwrap(), [kept.sha256.clone()]);
+        assert_eq!(
+            blobs.list().await.unwrap(),
+            std::slice::from_ref(&kept.sha256)
+        );
         assert!(blobs.list_aside().await.unwrap().is_empty());
     }
 }
