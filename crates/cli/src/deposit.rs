@@ -85,6 +85,57 @@ fn worth_retrying(e: &coffre_api::Error) -> bool {
     }
 }
 
+/// What sealing needs, shared by the test seal and the sealing threads.
+struct Sealer {
+    key: SigningKey,
+    chain: Vec<Certificate>,
+    level: Level,
+    tsa: HttpTsa,
+    crls: Vec<Crl>,
+}
+
+impl Sealer {
+    fn seal(&self, file: &Path) -> Result<Vec<u8>, Sealing> {
+        let pdf = std::fs::read(file)
+            .map_err(|e| Sealing::Refused(format!("reading {}: {e}", file.display())))?;
+        let cfg = SealConfig {
+            key: &self.key,
+            chain: self.chain.clone(),
+            level: self.level,
+            time: crate::now(),
+            timestamper: Some(&self.tsa),
+            crls: self.crls.clone(),
+            certify: false,
+            reason: None,
+        };
+        coffre_seal::seal(&pdf, &cfg).map_err(|e| match e {
+            // The TSA is the server: it is out of reach.
+            coffre_seal::Error::Tsa(_) => Sealing::Failed(format!("sealing: {e}")),
+            e => Sealing::Refused(format!("sealing: {e}")),
+        })
+    }
+}
+
+/// Seals `file` and validates the result as the server will: `Err` says
+/// why it would be refused.
+fn test_seal(sealer: &Sealer, file: &Path, trusted: &ValidationConfig) -> Result<(), String> {
+    let sealed = sealer.seal(file).map_err(|e| match e {
+        Sealing::Refused(why) | Sealing::Failed(why) => why,
+        Sealing::NotAttempted => "not attempted".to_owned(),
+    })?;
+    let report = coffre_seal::validate(&sealed, trusted).map_err(|e| e.to_string())?;
+    match report.status() {
+        Status::TotalPassed => Ok(()),
+        status => Err(report
+            .signatures
+            .iter()
+            .flat_map(|s| s.details.iter())
+            .next()
+            .cloned()
+            .unwrap_or_else(|| status.as_str().to_owned())),
+    }
+}
+
 /// Why sealing gave no document.
 enum Sealing {
     Refused(String),
@@ -334,7 +385,7 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
             return Ok(ExitCode::from(1));
         }
     };
-    let key: Arc<SigningKey> = Arc::new(files::key(&args.key)?);
+    let key: SigningKey = files::key(&args.key)?;
     let mut chain: Vec<Certificate> = files::certs(&args.cert)?;
     if let Some(c) = &args.chain {
         chain.extend(files::certs(c)?);
@@ -358,12 +409,17 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
         .into_iter()
         .flatten()
         .collect();
-    let crls = if level == Level::BLt {
-        operator_crls.clone()
-    } else {
-        Vec::new()
-    };
-    let tsa = HttpTsa::new(format!("{}/tsa", server.trim_end_matches('/')));
+    let sealer = Arc::new(Sealer {
+        key,
+        chain,
+        level,
+        tsa: HttpTsa::new(format!("{}/tsa", server.trim_end_matches('/'))),
+        crls: if level == Level::BLt {
+            operator_crls.clone()
+        } else {
+            Vec::new()
+        },
+    });
 
     // What was deposited already (an earlier, interrupted run).
     let key_of = |r: &Row| KnownDeposit {
@@ -391,37 +447,11 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
     // root and CRLs: a wrong key, certificate or chain stops the run before
     // anything is sent, instead of having every row refused.
     if let Some(&first) = todo.first() {
-        let (key, chain, tsa, crls) = (Arc::clone(&key), chain.clone(), tsa.clone(), crls.clone());
-        let file = rows[first].file.clone();
         let trusted = ValidationConfig::new(anchors, operator_crls, crate::now());
-        let checked = tokio::task::spawn_blocking(move || {
-            let pdf =
-                std::fs::read(&file).map_err(|e| format!("reading {}: {e}", file.display()))?;
-            let cfg = SealConfig {
-                key: &key,
-                chain,
-                level,
-                time: crate::now(),
-                timestamper: Some(&tsa),
-                crls,
-                certify: false,
-                reason: None,
-            };
-            let sealed = coffre_seal::seal(&pdf, &cfg).map_err(|e| format!("sealing: {e}"))?;
-            let report = coffre_seal::validate(&sealed, &trusted).map_err(|e| e.to_string())?;
-            match report.status() {
-                Status::TotalPassed => Ok(()),
-                status => Err(report
-                    .signatures
-                    .iter()
-                    .flat_map(|s| s.details.iter())
-                    .next()
-                    .cloned()
-                    .unwrap_or_else(|| status.as_str().to_owned())),
-            }
-        })
-        .await
-        .context("the test seal stopped")?;
+        let (sealer, file) = (Arc::clone(&sealer), rows[first].file.clone());
+        let checked = tokio::task::spawn_blocking(move || test_seal(&sealer, &file, &trusted))
+            .await
+            .context("the test seal stopped")?;
         if let Err(why) = checked {
             eprintln!(
                 "a test seal of line {} does not validate with the Coffre operator's root: {why}\n\
@@ -438,39 +468,21 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
     let rows = Arc::new(rows);
     let stop = Stop::default();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<(usize, Result<Vec<u8>, Sealing>)>(64);
-    let sealer = {
+    let sealing = {
         let rows = Arc::clone(&rows);
         let stop = stop.clone();
         let todo = todo.clone();
+        let sealer = Arc::clone(&sealer);
         tokio::task::spawn_blocking(move || {
-            let cfg = SealConfig {
-                key: &key,
-                chain,
-                level,
-                time: crate::now(),
-                timestamper: Some(&tsa),
-                crls,
-                certify: false,
-                reason: None,
-            };
             todo.par_iter().for_each_with(tx, |tx, &i| {
-                if stop.is_set() {
-                    let _ = tx.blocking_send((i, Err(Sealing::NotAttempted)));
-                    return;
-                }
-                let sealed = match std::fs::read(&rows[i].file) {
-                    Err(e) => Err(Sealing::Refused(format!(
-                        "reading {}: {e}",
-                        rows[i].file.display()
-                    ))),
-                    Ok(pdf) => coffre_seal::seal(&pdf, &cfg).map_err(|e| match e {
-                        // The TSA is the server: it is out of reach.
-                        coffre_seal::Error::Tsa(_) => {
-                            stop.set(format!("sealing: {e}"));
-                            Sealing::Failed(format!("sealing: {e}"))
+                let sealed = if stop.is_set() {
+                    Err(Sealing::NotAttempted)
+                } else {
+                    sealer.seal(&rows[i].file).inspect_err(|e| {
+                        if let Sealing::Failed(why) = e {
+                            stop.set(why.clone());
                         }
-                        e => Sealing::Refused(format!("sealing: {e}")),
-                    }),
+                    })
                 };
                 // A closed queue means the deposit side has stopped.
                 let _ = tx.blocking_send((i, sealed));
@@ -526,7 +538,7 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
         progress.advance();
     }
     progress.finish();
-    sealer.await.context("the sealing threads stopped")?;
+    sealing.await.context("the sealing threads stopped")?;
 
     // The report: one line per manifest row.
     let report = args.report.clone().unwrap_or_else(|| {
