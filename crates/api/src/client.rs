@@ -84,7 +84,20 @@ impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Error::Api { message, .. } => f.write_str(message),
-            Error::Transport(e) => write!(f, "cannot reach the Coffre server: {e}"),
+            Error::Transport(e) if e.is_timeout() => {
+                write!(f, "the Coffre server did not answer in time ({e})")
+            }
+            Error::Transport(e) => {
+                // reqwest's own text stops at "error sending request";
+                // the cause says what happened (refused, reset, …).
+                write!(f, "cannot reach the Coffre server: {e}")?;
+                let mut cause = std::error::Error::source(e);
+                while let Some(c) = cause {
+                    write!(f, ": {c}")?;
+                    cause = c.source();
+                }
+                Ok(())
+            }
             Error::Protocol(e) => write!(f, "unexpected answer from the Coffre server: {e}"),
         }
     }
@@ -104,6 +117,9 @@ impl Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// How long a small JSON call may take before it is an error.
+const SMALL_CALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A connection to one Coffre server, with an optional bearer token (a
 /// student session or an organisation API key).
 #[derive(Clone, Debug)]
@@ -114,10 +130,15 @@ pub struct Client {
 }
 
 impl Client {
-    /// `base_url` like `http://127.0.0.1:8080`. No proxy is used.
+    /// `base_url` like `http://127.0.0.1:8080`. No proxy is used. A server
+    /// that does not accept the connection within 10 s is an error; small
+    /// JSON calls must be answered within 60 s and deposits within 30 s
+    /// plus 1 s per 100 KB; uploads, downloads and rosters have no limit
+    /// (they may take long on a slow line).
     pub fn new(base_url: &str) -> Result<Client> {
         let http = reqwest::Client::builder()
             .no_proxy()
+            .connect_timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(Error::Transport)?;
         Ok(Client {
@@ -174,11 +195,16 @@ impl Client {
         path: &str,
         body: &B,
     ) -> Result<T> {
-        Self::json(self.request(Method::POST, path).json(body)).await
+        Self::json(
+            self.request(Method::POST, path)
+                .json(body)
+                .timeout(SMALL_CALL_LIMIT),
+        )
+        .await
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        Self::json(self.request(Method::GET, path)).await
+        Self::json(self.request(Method::GET, path).timeout(SMALL_CALL_LIMIT)).await
     }
 
     // ---- Operator ----
@@ -249,17 +275,23 @@ impl Client {
         Ok(k.deposits)
     }
 
-    /// `pdf` as a `Vec<u8>` or `Bytes` (cheap to keep for a retry).
+    /// `pdf` as a `Vec<u8>` or `Bytes` (cheap to keep for a retry). A
+    /// server that has not answered within 30 s (plus 1 s per 100 KB) is
+    /// an error: a bulk run then retries or stops instead of hanging.
     pub async fn deposit(
         &self,
         params: &DepositParams,
         pdf: impl Into<bytes::Bytes>,
     ) -> Result<Deposit> {
+        let pdf: bytes::Bytes = pdf.into();
+        let limit = std::time::Duration::from_secs(30)
+            + std::time::Duration::from_millis(pdf.len() as u64 / 100);
         Self::json(
             self.request(Method::POST, "/api/v1/org/deposits")
                 .query(params)
                 .header("Content-Type", "application/pdf")
-                .body(pdf.into()),
+                .timeout(limit)
+                .body(pdf),
         )
         .await
     }
