@@ -263,14 +263,9 @@ impl Blobs {
     /// Blobs set aside by deletions that did not finish (a crash between
     /// the two halves), with when they were written.
     pub async fn list_aside(&self) -> Result<Vec<(Aside, i64)>> {
-        let prefix = StorePath::from("trash");
-        let metas: Vec<_> = self
-            .store
-            .list(Some(&prefix))
-            .try_collect()
-            .await
-            .context("listing blobs set aside")?;
-        Ok(metas
+        Ok(self
+            .list_under("trash")
+            .await?
             .into_iter()
             .filter_map(|m| {
                 let name = m.location.filename()?;
@@ -288,14 +283,9 @@ impl Blobs {
 
     /// Every stored digest with when it was written (Unix seconds).
     pub async fn list_with_times(&self) -> Result<Vec<(String, i64)>> {
-        let prefix = StorePath::from("sha256");
-        let metas: Vec<_> = self
-            .store
-            .list(Some(&prefix))
-            .try_collect()
-            .await
-            .context("listing blobs")?;
-        Ok(metas
+        Ok(self
+            .list_under("sha256")
+            .await?
             .into_iter()
             .filter_map(|m| {
                 m.location
@@ -303,6 +293,14 @@ impl Blobs {
                     .map(|f| (f.to_owned(), m.last_modified.timestamp()))
             })
             .collect())
+    }
+
+    async fn list_under(&self, prefix: &str) -> Result<Vec<object_store::ObjectMeta>> {
+        self.store
+            .list(Some(&StorePath::from(prefix)))
+            .try_collect()
+            .await
+            .with_context(|| format!("listing {prefix}/"))
     }
 
     /// Every stored digest.
