@@ -21,7 +21,7 @@ pub struct Blobs {
     /// The folder of a local store: its files are flushed to disk before a
     /// write is acknowledged (S3 acknowledges only what it has stored).
     local: Option<PathBuf>,
-    /// The folders above the blobs' own folder flushed since start.
+    /// The blob folders whose parents were flushed since start.
     flushed: Arc<Mutex<HashSet<PathBuf>>>,
 }
 
@@ -117,27 +117,26 @@ impl Blobs {
                 .and_then(|f| f.sync_all())
                 .with_context(|| format!("flushing {}", file.display()))?;
             // A folder's entries reach the disk when the folder is synced
-            // (Unix; Windows cannot open a folder as a file). The folders
-            // above `sha256/ab/` change only when one of those 256 is
-            // made: once per folder and process is enough.
+            // (Unix; Windows cannot open a folder as a file): the blob's
+            // folder every time; the folders above it the first time this
+            // process meets that folder, which covers its creation.
             #[cfg(unix)]
-            for (i, dir) in file
-                .ancestors()
-                .skip(1)
-                .take_while(|d| d.starts_with(&root))
-                .enumerate()
-            {
-                if i > 0
-                    && !flushed
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(dir.to_owned())
+            if let Some(parent) = file.parent() {
+                let first = flushed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(parent.to_owned());
+                let upto = if first { usize::MAX } else { 1 };
+                for dir in file
+                    .ancestors()
+                    .skip(1)
+                    .take_while(|d| d.starts_with(&root))
+                    .take(upto)
                 {
-                    continue;
+                    std::fs::File::open(dir)
+                        .and_then(|f| f.sync_all())
+                        .with_context(|| format!("flushing {}", dir.display()))?;
                 }
-                std::fs::File::open(dir)
-                    .and_then(|f| f.sync_all())
-                    .with_context(|| format!("flushing {}", dir.display()))?;
             }
             Ok(())
         })
@@ -152,7 +151,8 @@ impl Blobs {
         const PART: usize = 8 << 20;
         let key = Self::key(sha256_hex);
         if self.store.head(&key).await.is_ok() {
-            return Ok(());
+            // Another upload of the same bytes may still be writing it.
+            return self.flush(&key).await;
         }
         let mut file = tokio::fs::File::open(path)
             .await
@@ -229,9 +229,14 @@ impl Blobs {
     /// it was not there (another deletion has it).
     pub async fn set_aside(&self, sha256_hex: &str) -> Result<Option<Aside>> {
         let nonce: u64 = rand::random();
+        // The name says when: a rename keeps the file's own time.
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         let aside = Aside {
             sha256: sha256_hex.to_owned(),
-            path: StorePath::from(format!("trash/{sha256_hex}.{nonce:016x}")),
+            path: StorePath::from(format!("trash/{sha256_hex}.{since}.{nonce:016x}")),
+            since: since as i64,
         };
         match self.store.rename(&Self::key(sha256_hex), &aside.path).await {
             Ok(()) => Ok(Some(aside)),
@@ -245,10 +250,12 @@ impl Blobs {
     /// copy stored again meanwhile.
     pub async fn put_back(&self, aside: &Aside) -> Result<()> {
         let key = Self::key(&aside.sha256);
-        self.store
-            .rename(&aside.path, &key)
-            .await
-            .context("putting a blob back")?;
+        match self.store.rename(&aside.path, &key).await {
+            Ok(()) => {}
+            // Put back already (by the clean-up at start, say).
+            Err(object_store::Error::NotFound { .. }) if self.exists(&aside.sha256).await? => {}
+            Err(e) => return Err(e).context("putting a blob back"),
+        }
         self.flush(&key).await
     }
 
@@ -260,23 +267,23 @@ impl Blobs {
         }
     }
 
-    /// Blobs set aside by deletions that did not finish (a crash between
-    /// the two halves), with when they were written.
-    pub async fn list_aside(&self) -> Result<Vec<(Aside, i64)>> {
+    /// Blobs set aside by deletions (a crash may have cut one between its
+    /// two halves); `Aside::since` says when.
+    pub async fn list_aside(&self) -> Result<Vec<Aside>> {
         Ok(self
             .list_under("trash")
             .await?
             .into_iter()
             .filter_map(|m| {
                 let name = m.location.filename()?;
-                let (sha, _) = name.split_once('.')?;
-                Some((
-                    Aside {
-                        sha256: sha.to_owned(),
-                        path: m.location.clone(),
-                    },
-                    m.last_modified.timestamp(),
-                ))
+                let mut parts = name.split('.');
+                let sha = parts.next()?;
+                let since = parts.next()?.parse().ok()?;
+                Some(Aside {
+                    sha256: sha.to_owned(),
+                    path: m.location.clone(),
+                    since,
+                })
             })
             .collect())
     }
@@ -319,6 +326,8 @@ impl Blobs {
 pub struct Aside {
     pub sha256: String,
     path: StorePath,
+    /// When it was set aside (Unix seconds).
+    pub since: i64,
 }
 
 /// A local store writes `NAME#N` and renames it when complete; a crash

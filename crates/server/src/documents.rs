@@ -75,50 +75,66 @@ pub async fn deposit(
         Some(_) => return Err(ApiError::Invalid("source_sha256 is 64 hex digits".into())),
         None => None,
     };
-    let sha256 = state.blobs.put(pdf.clone()).await?;
-    let id = document_id();
-    let now = (state.clock)().0;
-    let inserted = sqlx::query(
-        "INSERT INTO documents (id, account_id, enrolment_id, org_id, kind, title, academic_year, sha256, size, \
-         created_at, source_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
-    )
-    .bind(&id)
-    .bind(account_id)
-    .bind(enrolment_id)
-    .bind(org.id)
-    .bind(params.kind.as_str())
-    .bind(title)
-    .bind(year)
-    .bind(&sha256)
-    .bind(pdf.len() as i64)
-    .bind(now)
-    .bind(source.clone())
-    .execute(&state.db.pool)
-    .await?;
-    if inserted.rows_affected() == 1 {
+    // From here the work finishes even if the caller goes away: a row that
+    // committed must be followed by its blob check.
+    let (state, org_id, kind) = (state.clone(), org.id, params.kind);
+    let (title, year) = (title.to_owned(), year.to_owned());
+    tokio::spawn(async move {
+        let state = &state;
+        let sha256 = state.blobs.put(pdf.clone()).await?;
+        let id = document_id();
+        let now = (state.clock)().0;
+        let inserted = sqlx::query(
+            "INSERT INTO documents (id, account_id, enrolment_id, org_id, kind, title, academic_year, sha256, size, \
+             created_at, source_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
+        )
+        .bind(&id)
+        .bind(account_id)
+        .bind(enrolment_id)
+        .bind(org_id)
+        .bind(kind.as_str())
+        .bind(&title)
+        .bind(&year)
+        .bind(&sha256)
+        .bind(pdf.len() as i64)
+        .bind(now)
+        .bind(source.clone())
+        .execute(&state.db.pool)
+        .await?;
+        let (document_id, already_deposited) = if inserted.rows_affected() == 1 {
+            (id, false)
+        } else {
+            let existing = sqlx::query(
+                "SELECT id, sha256 FROM documents WHERE enrolment_id = $1 AND (sha256 = $2 OR source_sha256 = $3)",
+            )
+            .bind(enrolment_id)
+            .bind(&sha256)
+            .bind(source)
+            .fetch_one(&state.db.pool)
+            .await?;
+            if col::<String>(&existing, "sha256")? != sha256 {
+                // The same original, sealed another time: the first stays.
+                return Ok(Deposit {
+                    document_id: col(&existing, "id")?,
+                    sha256: col(&existing, "sha256")?,
+                    already_deposited: true,
+                });
+            }
+            (col(&existing, "id")?, true)
+        };
+        // Also on a repeat: an earlier attempt may have been cut short.
         keep_blob(state, &sha256, || async {
             state.blobs.put(pdf).await.map(|_| ())
         })
         .await?;
-        return Ok(Deposit {
-            document_id: id,
+        Ok(Deposit {
+            document_id,
             sha256,
-            already_deposited: false,
-        });
-    }
-    let existing = sqlx::query(
-        "SELECT id, sha256 FROM documents WHERE enrolment_id = $1 AND (sha256 = $2 OR source_sha256 = $3)",
-    )
-    .bind(enrolment_id)
-    .bind(&sha256)
-    .bind(source)
-    .fetch_one(&state.db.pool)
-    .await?;
-    Ok(Deposit {
-        document_id: col(&existing, "id")?,
-        sha256: col(&existing, "sha256")?,
-        already_deposited: true,
+            already_deposited,
+        })
     })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?
 }
 
 fn check_seal(pdf: &[u8], config: &coffre_seal::ValidationConfig, org: &str) -> ApiResult<()> {
@@ -327,18 +343,37 @@ where
         if size == 0 || !allowed_type(&head) {
             return Err(ApiError::UnsupportedType);
         }
-        let sha256 = coffre_seal::hex(&hasher.finalize());
-        state.blobs.put_file(&spool, &sha256, size).await?;
-        let id = record_upload(state, account_id, params, title, &sha256, size).await?;
-        keep_blob(state, &sha256, || {
-            state.blobs.put_file(&spool, &sha256, size)
-        })
-        .await?;
-        Ok(id)
+        Ok((coffre_seal::hex(&hasher.finalize()), size))
     }
     .await;
-    let _ = tokio::fs::remove_file(&spool).await;
-    get(state, account_id, &result?).await
+    let (sha256, size) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&spool).await;
+            return Err(e);
+        }
+    };
+    // From here the work finishes even if the caller goes away: a row that
+    // committed must be followed by its blob check.
+    let (owned, params, title) = (state.clone(), params.clone(), title.to_owned());
+    let id = tokio::spawn(async move {
+        let state = &owned;
+        let stored = async {
+            state.blobs.put_file(&spool, &sha256, size).await?;
+            let id = record_upload(state, account_id, &params, &title, &sha256, size).await?;
+            keep_blob(state, &sha256, || {
+                state.blobs.put_file(&spool, &sha256, size)
+            })
+            .await?;
+            Ok::<_, ApiError>(id)
+        }
+        .await;
+        let _ = tokio::fs::remove_file(&spool).await;
+        stored
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))??;
+    get(state, account_id, &id).await
 }
 
 /// Takes the room and records the upload in one transaction.

@@ -155,8 +155,8 @@ pub async fn collect_orphans(state: &AppState, grace: u64) -> Result<usize> {
     }
     // Deletions a crash cut between their two halves: finished, or undone
     // where a document names the blob.
-    for (aside, written) in state.blobs.list_aside().await? {
-        if now - written < grace as i64 {
+    for aside in state.blobs.list_aside().await? {
+        if now - aside.since < grace as i64 {
             continue;
         }
         let named = sqlx::query("SELECT id FROM documents WHERE sha256 = $1 LIMIT 1")

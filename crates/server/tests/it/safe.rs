@@ -405,6 +405,11 @@ async fn orphan_blobs_are_collected_after_their_grace() {
         blobs.set_aside(&kept.sha256).await.unwrap().unwrap();
         blobs.set_aside(&orphan).await.unwrap().unwrap();
         assert!(blobs.list().await.unwrap().is_empty());
+        // Within the grace they may be deletions still under way.
+        coffre_server::collect_orphans(&server.state, 3600)
+            .await
+            .unwrap();
+        assert_eq!(blobs.list_aside().await.unwrap().len(), 2);
         coffre_server::collect_orphans(&server.state, 0)
             .await
             .unwrap();
