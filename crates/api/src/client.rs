@@ -177,10 +177,20 @@ impl Client {
                 code: ErrorCode::parse(&e.code),
                 message: e.message,
             }),
-            Err(_) => Err(Error::Protocol(format!(
-                "HTTP {status}: {}",
-                String::from_utf8_lossy(&body[..body.len().min(200)])
-            ))),
+            // Not ours: a proxy or load balancer in front answered (502,
+            // 504…). Its status still says whether to try again.
+            Err(_) => Err(Error::Api {
+                status,
+                code: if status >= 500 {
+                    ErrorCode::Internal
+                } else {
+                    ErrorCode::Other(format!("http_{status}"))
+                },
+                message: format!(
+                    "HTTP {status} from something in front of the Coffre server: {}",
+                    String::from_utf8_lossy(&body[..body.len().min(200)]).trim()
+                ),
+            }),
         }
     }
 

@@ -85,6 +85,18 @@ fn worth_retrying(e: &coffre_api::Error) -> bool {
     }
 }
 
+/// Still failing after the retries, this stops the run: the server (or
+/// what is in front of it) is out of reach or overloaded. Otherwise (a
+/// 500 on one document) only that row fails, so that one bad document
+/// cannot stop every run at the same place.
+fn server_out_of_reach(e: &coffre_api::Error) -> bool {
+    match e {
+        coffre_api::Error::Transport(_) => true,
+        coffre_api::Error::Api { status, .. } => matches!(status, 429 | 502 | 503 | 504),
+        _ => false,
+    }
+}
+
 /// What sealing needs, shared by the test seal and the sealing threads.
 struct Sealer {
     key: SigningKey,
@@ -118,21 +130,21 @@ impl Sealer {
 
 /// Seals `file` and validates the result as the server will: `Err` says
 /// why it would be refused.
-fn test_seal(sealer: &Sealer, file: &Path, trusted: &ValidationConfig) -> Result<(), String> {
-    let sealed = sealer.seal(file).map_err(|e| match e {
-        Sealing::Refused(why) | Sealing::Failed(why) => why,
-        Sealing::NotAttempted => "not attempted".to_owned(),
-    })?;
-    let report = coffre_seal::validate(&sealed, trusted).map_err(|e| e.to_string())?;
+fn test_seal(sealer: &Sealer, file: &Path, trusted: &ValidationConfig) -> Result<(), Sealing> {
+    let sealed = sealer.seal(file)?;
+    let refused = |why: String| Sealing::Refused(why);
+    let report = coffre_seal::validate(&sealed, trusted).map_err(|e| refused(e.to_string()))?;
     match report.status() {
         Status::TotalPassed => Ok(()),
-        status => Err(report
-            .signatures
-            .iter()
-            .flat_map(|s| s.details.iter())
-            .next()
-            .cloned()
-            .unwrap_or_else(|| status.as_str().to_owned())),
+        status => Err(refused(
+            report
+                .signatures
+                .iter()
+                .flat_map(|s| s.details.iter())
+                .next()
+                .cloned()
+                .unwrap_or_else(|| status.as_str().to_owned()),
+        )),
     }
 }
 
@@ -452,13 +464,27 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
         let checked = tokio::task::spawn_blocking(move || test_seal(&sealer, &file, &trusted))
             .await
             .context("the test seal stopped")?;
-        if let Err(why) = checked {
-            eprintln!(
-                "a test seal of line {} does not validate with the Coffre operator's root: {why}\n\
-                 check --key, --cert and --chain (the files `coffre admin org create` wrote); nothing was deposited",
-                rows[first].line
-            );
-            return Ok(ExitCode::from(1));
+        match checked {
+            Ok(()) => {}
+            Err(Sealing::Failed(why)) => {
+                eprintln!(
+                    "the Coffre server's time-stamping did not answer ({why}); nothing was deposited: \
+                     run the same command again once the server is back"
+                );
+                return Ok(ExitCode::from(1));
+            }
+            Err(refusal) => {
+                let why = match refusal {
+                    Sealing::Refused(why) => why,
+                    _ => "not attempted".to_owned(),
+                };
+                eprintln!(
+                    "a test seal of line {} does not validate with the Coffre operator's root: {why}\n\
+                     check --key, --cert and --chain (the files `coffre admin org create` wrote); nothing was deposited",
+                    rows[first].line
+                );
+                return Ok(ExitCode::from(1));
+            }
         }
     }
 
@@ -514,12 +540,18 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
                         return (i, stop.not_attempted());
                     }
                     match client.deposit(&params, pdf.clone()).await {
-                        Ok(d) if d.already_deposited => {
+                        // Known on a retry: this run's earlier attempt got
+                        // in, and its answer was lost.
+                        Ok(d) if d.already_deposited && attempt == 0 => {
                             return (i, Outcome::Skipped("already deposited"))
                         }
                         Ok(d) => return (i, Outcome::Deposited(d.document_id)),
                         Err(e) if worth_retrying(&e) => {
                             if attempt == RETRIES.len() {
+                                if !server_out_of_reach(&e) {
+                                    let why = format!("{e} (tried {} times)", attempt + 1);
+                                    return (i, Outcome::Refused(why));
+                                }
                                 stop.set(e.to_string());
                                 return (i, Outcome::Failed(e.to_string()));
                             }
