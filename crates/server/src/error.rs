@@ -168,7 +168,7 @@ pub async fn json_errors(resp: Response) -> Response {
     )
         .into_response();
     for (name, value) in parts.headers.iter() {
-        out.headers_mut().insert(name, value.clone());
+        out.headers_mut().append(name, value.clone());
     }
     out
 }

@@ -61,10 +61,17 @@ impl Mailer {
                     .context("writing an e-mail to the outbox")?;
             }
             Mailer::Smtp(t) => {
+                t.send(message).await.map_err(|e| {
+                    // A mail server out of reach or busy: try again later.
+                    // A permanent refusal (credentials, sender) is ours to
+                    // fix, not the student's to retry.
+                    if e.is_permanent() {
+                        ApiError::Internal(anyhow::Error::new(e).context("the mail server refused"))
+                    } else {
+                        ApiError::MailUnavailable(anyhow::Error::new(e))
+                    }
+                })?;
                 tracing::info!(to, subject, "e-mail sent by SMTP");
-                t.send(message)
-                    .await
-                    .map_err(|e| ApiError::MailUnavailable(anyhow::Error::new(e)))?;
             }
         }
         Ok(())
