@@ -89,16 +89,32 @@ impl Blobs {
             ..PutOptions::default()
         };
         let key = Self::key(&sha);
-        match self
-            .store
-            .put_opts(&key, PutPayload::from(bytes), opts)
-            .await
-        {
-            Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => {}
-            Err(e) => return Err(e).context("storing a blob"),
+        // Already there may mean "being deleted": if it is gone by the time
+        // it is flushed, it is stored again.
+        for _ in 0..3 {
+            match self
+                .store
+                .put_opts(&key, PutPayload::from(bytes.clone()), opts.clone())
+                .await
+            {
+                Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => {}
+                Err(e) => return Err(e).context("storing a blob"),
+            }
+            if self.flushed_unless_gone(&key, &sha).await? {
+                return Ok(sha);
+            }
         }
-        self.flush(&key).await?;
-        Ok(sha)
+        anyhow::bail!("blob {sha} was deleted each time it was stored")
+    }
+
+    /// Flushes the blob; `false` when it is no longer there (a deletion
+    /// took it meanwhile).
+    async fn flushed_unless_gone(&self, key: &StorePath, sha256_hex: &str) -> Result<bool> {
+        match self.flush(key).await {
+            Ok(()) => Ok(true),
+            Err(_) if !self.exists(sha256_hex).await? => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// On a local store: the blob's bytes and the folders that name it are
@@ -150,9 +166,11 @@ impl Blobs {
         use tokio::io::AsyncReadExt;
         const PART: usize = 8 << 20;
         let key = Self::key(sha256_hex);
-        if self.store.head(&key).await.is_ok() {
-            // Another upload of the same bytes may still be writing it.
-            return self.flush(&key).await;
+        // Another upload of the same bytes may still be writing it, or a
+        // deletion taking it.
+        if self.store.head(&key).await.is_ok() && self.flushed_unless_gone(&key, sha256_hex).await?
+        {
+            return Ok(());
         }
         let mut file = tokio::fs::File::open(path)
             .await

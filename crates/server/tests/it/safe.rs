@@ -518,8 +518,9 @@ async fn a_blob_is_never_deleted_under_a_document_that_names_it() {
             let mine = lea.upload(&params, bytes.clone()).await.unwrap();
             let (deleted, theirs) =
                 tokio::join!(lea.delete(&mine.id), hugo.upload(&params, bytes.clone()));
-            deleted.unwrap();
-            let theirs = theirs.unwrap();
+            deleted.unwrap_or_else(|e| panic!("{storage:?}, round {round}: deleting: {e}"));
+            let theirs =
+                theirs.unwrap_or_else(|e| panic!("{storage:?}, round {round}: uploading: {e}"));
             let got = hugo.document_content(&theirs.id).await;
             assert_eq!(
                 got.map(|b| b.to_vec()).ok().as_deref(),
