@@ -126,6 +126,8 @@ fn no_server_error_for_any_generated_request() {
         ("student", session.as_str()),
     ] {
         let out = Command::new(&fuzzer)
+            // Its cache (.schemathesis/) goes there, not into the sources.
+            .current_dir(tmp.path())
             .arg("run")
             .arg(format!("{url}/api/openapi.json"))
             .args([
