@@ -483,3 +483,43 @@ fn the_status_command_agrees_with_the_student_side() {
     assert_eq!(org_view[0]["masked_email"], "l•••••••@example.org");
     assert_eq!(org_view[1]["status"], "pre_created");
 }
+
+/// A proxy in front of the server answers 502 with a page of its own: the
+/// client reports the status (so a bulk run retries, then stops), not an
+/// unreadable answer (which would count as a refusal).
+#[test]
+fn a_proxy_error_page_keeps_its_status() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let proxy = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut request = [0u8; 4096];
+        let _ = conn.read(&mut request).unwrap();
+        conn.write_all(
+            b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: 21\r\n\
+              Connection: close\r\n\r\n<h1>Bad Gateway</h1>\n",
+        )
+        .unwrap();
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = rt
+        .block_on(coffre_api::Client::new(&url).unwrap().trust())
+        .unwrap_err();
+    proxy.join().unwrap();
+    match &err {
+        coffre_api::Error::Api {
+            status,
+            code,
+            message,
+        } => {
+            assert_eq!(*status, 502);
+            assert_eq!(*code, coffre_api::ErrorCode::Internal);
+            assert!(message.contains("Bad Gateway"), "{message}");
+        }
+        other => panic!("not an API error: {other}"),
+    }
+}
