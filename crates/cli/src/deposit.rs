@@ -17,23 +17,15 @@ use coffre_seal::{Certificate, Crl, Level, SealConfig, SigningKey, Status, Valid
 use futures::StreamExt;
 use rayon::prelude::*;
 
-use crate::files;
-use crate::seal_cmd::HttpTsa;
+use crate::seal_cmd::{HttpTsa, SealKey};
 
 #[derive(Debug, clap::Args)]
 pub struct DepositArgs {
     /// CSV: student_number,file,kind,title,academic_year (files relative to the manifest)
     #[arg(long)]
     manifest: PathBuf,
-    /// The organisation's seal key
-    #[arg(long)]
-    key: PathBuf,
-    /// The organisation's seal certificate
-    #[arg(long)]
-    cert: PathBuf,
-    /// Its issuers (PEM)
-    #[arg(long)]
-    chain: Option<PathBuf>,
+    #[command(flatten)]
+    seal_key: SealKey,
     /// b-lt (the default) embeds the operator's CRLs, so that the file
     /// validates offline for years; b-t leaves them out
     #[arg(long, default_value = "b-lt", value_parser = ["b-t", "b-lt"])]
@@ -397,11 +389,7 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
             return Ok(ExitCode::from(1));
         }
     };
-    let key: SigningKey = files::key(&args.key)?;
-    let mut chain: Vec<Certificate> = files::certs(&args.cert)?;
-    if let Some(c) = &args.chain {
-        chain.extend(files::certs(c)?);
-    }
+    let (key, chain) = args.seal_key.load()?;
     let level = if args.level == "b-lt" {
         Level::BLt
     } else {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
-use coffre_seal::{Certificate, Level, LocalTsa, SealConfig, TimeStamper};
+use coffre_seal::{Certificate, Level, LocalTsa, SealConfig, SigningKey, TimeStamper};
 use rayon::prelude::*;
 
 use crate::files;
@@ -13,15 +13,8 @@ use crate::files;
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("output").required(true).args(["out", "out_dir"])))]
 pub struct Args {
-    /// The organisation's seal key (PEM, PKCS#8 or SEC1, ECDSA P-256)
-    #[arg(long)]
-    key: PathBuf,
-    /// The seal certificate (PEM)
-    #[arg(long)]
-    cert: PathBuf,
-    /// Issuer certificates to embed (PEM, one or more)
-    #[arg(long)]
-    chain: Option<PathBuf>,
+    #[command(flatten)]
+    seal_key: SealKey,
     #[arg(long, value_enum, default_value_t = LevelArg::BB)]
     level: LevelArg,
     /// Time-stamp with a local TSA key (with --tsa-cert)
@@ -53,6 +46,33 @@ pub struct Args {
     files: Vec<PathBuf>,
 }
 
+/// The organisation's seal key and certificates, as `coffre seal` and
+/// `coffre org deposit` take them.
+#[derive(Debug, clap::Args)]
+pub struct SealKey {
+    /// The organisation's seal key (PEM, PKCS#8 or SEC1, ECDSA P-256)
+    #[arg(long)]
+    key: PathBuf,
+    /// The seal certificate (PEM)
+    #[arg(long)]
+    cert: PathBuf,
+    /// Issuer certificates to embed (PEM, one or more)
+    #[arg(long)]
+    chain: Option<PathBuf>,
+}
+
+impl SealKey {
+    /// The key, and the certificate followed by its issuers.
+    pub fn load(&self) -> Result<(SigningKey, Vec<Certificate>)> {
+        let key = files::key(&self.key)?;
+        let mut chain = files::certs(&self.cert)?;
+        if let Some(path) = &self.chain {
+            chain.extend(files::certs(path)?);
+        }
+        Ok((key, chain))
+    }
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum LevelArg {
     #[value(name = "b-b")]
@@ -64,11 +84,7 @@ enum LevelArg {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let key = files::key(&args.key)?;
-    let mut chain = files::certs(&args.cert)?;
-    if let Some(path) = &args.chain {
-        chain.extend(files::certs(path)?);
-    }
+    let (key, chain) = args.seal_key.load()?;
     let crls = files::crls(&args.crl)?;
     let level = match args.level {
         LevelArg::BB => Level::BB,
