@@ -460,7 +460,7 @@ pub async fn delete(state: &AppState, account_id: i64, id: &str) -> ApiResult<()
 }
 
 /// Whether a document names this blob.
-async fn named(state: &AppState, sha256: &str) -> anyhow::Result<bool> {
+pub(crate) async fn named(state: &AppState, sha256: &str) -> anyhow::Result<bool> {
     Ok(
         sqlx::query("SELECT id FROM documents WHERE sha256 = $1 LIMIT 1")
             .bind(sha256)
@@ -476,17 +476,20 @@ async fn named(state: &AppState, sha256: &str) -> anyhow::Result<bool> {
 /// are looked at again, and it is put back if one names it now; a writer
 /// that commits after that second look finds the blob gone and stores it
 /// again ([`keep_blob`]).
-pub async fn release_blob(state: &AppState, sha256: &str) -> anyhow::Result<()> {
+/// `true` when this call deleted it.
+pub async fn release_blob(state: &AppState, sha256: &str) -> anyhow::Result<bool> {
     if named(state, sha256).await? {
-        return Ok(());
+        return Ok(false);
     }
     let Some(aside) = state.blobs.set_aside(sha256).await? else {
-        return Ok(());
+        return Ok(false);
     };
     if named(state, sha256).await? {
-        state.blobs.put_back(&aside).await
+        state.blobs.put_back(&aside).await?;
+        Ok(false)
     } else {
-        state.blobs.discard(&aside).await
+        state.blobs.discard(&aside).await?;
+        Ok(true)
     }
 }
 

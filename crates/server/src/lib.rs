@@ -148,8 +148,7 @@ pub async fn collect_orphans(state: &AppState, grace: u64) -> Result<usize> {
         if now - written < grace as i64 {
             continue;
         }
-        documents::release_blob(state, &sha).await?;
-        if !state.blobs.exists(&sha).await? {
+        if documents::release_blob(state, &sha).await? {
             deleted += 1;
         }
     }
@@ -159,11 +158,9 @@ pub async fn collect_orphans(state: &AppState, grace: u64) -> Result<usize> {
         if now - aside.since < grace as i64 {
             continue;
         }
-        let named = sqlx::query("SELECT id FROM documents WHERE sha256 = $1 LIMIT 1")
-            .bind(&aside.sha256)
-            .fetch_optional(&state.db.pool)
-            .await?;
-        if named.is_some() && !state.blobs.exists(&aside.sha256).await? {
+        if documents::named(state, &aside.sha256).await?
+            && !state.blobs.exists(&aside.sha256).await?
+        {
             state.blobs.put_back(&aside).await?;
         } else {
             state.blobs.discard(&aside).await?;
