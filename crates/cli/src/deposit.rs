@@ -436,11 +436,13 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
     }
     let total = rows.len();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; total];
-    let todo: Vec<usize> = (0..total)
-        .filter(|i| !known.contains(&key_of(&rows[*i])))
-        .collect();
-    for i in (0..total).filter(|i| known.contains(&key_of(&rows[*i]))) {
-        outcomes[i] = Some(Outcome::Skipped("already deposited"));
+    let mut todo: Vec<usize> = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        if known.contains(&key_of(row)) {
+            outcomes[i] = Some(Outcome::Skipped("already deposited"));
+        } else {
+            todo.push(i);
+        }
     }
 
     // One document sealed and validated here first, against the operator's
