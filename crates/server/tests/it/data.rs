@@ -6,7 +6,7 @@ use coffre_api::{
     DocumentKind, Erase, ErrorCode, Rectify, RequestPasswordReset, SignIn, StatusQuery,
     SupportRequest, UploadParams,
 };
-use coffre_server::{orgs, support};
+use coffre_server::support;
 
 use crate::journey::finalise;
 use crate::{storages, TestServer};
@@ -49,15 +49,14 @@ fn untar(mut data: &[u8]) -> Vec<(String, Vec<u8>)> {
 async fn passwords_support_and_status() {
     for storage in storages() {
         let server = TestServer::start(&storage, "passwords").await;
-        let org = orgs::create(&server.state, "Université P", &["p.example".into()])
-            .await
-            .unwrap();
-        let uni = server.client().with_token(&org.api_key);
-        let created = uni
-            .import_roster("P1,Roux,Léa,2004-01-01,lea@p.example\n".into())
-            .await
-            .unwrap()
-            .created;
+        let (_, _, imported) = server
+            .university(
+                "Université P",
+                "p.example",
+                "P1,Roux,Léa,2004-01-01,lea@p.example\n",
+            )
+            .await;
+        let created = imported.created;
         let lea = finalise(
             &server,
             "P1",
@@ -202,18 +201,14 @@ async fn passwords_support_and_status() {
 async fn export_rectify_and_erase() {
     for storage in storages() {
         let server = TestServer::start(&storage, "rights").await;
-        let org = orgs::create(&server.state, "Université D", &["d.example".into()])
-            .await
-            .unwrap();
-        let uni = server.client().with_token(&org.api_key);
-        let created = uni
-            .import_roster(
-                "D1,Roux,Léa,2004-01-01,lea@d.example\nD2,Petit,Hugo,2004-01-01,hugo@d.example\n"
-                    .into(),
+        let (org, uni, imported) = server
+            .university(
+                "Université D",
+                "d.example",
+                "D1,Roux,Léa,2004-01-01,lea@d.example\nD2,Petit,Hugo,2004-01-01,hugo@d.example\n",
             )
-            .await
-            .unwrap()
-            .created;
+            .await;
+        let created = imported.created;
         let sealed = server.seal(&org, &crate::transcript(11, "Léa Roux"));
         let params = DepositParams {
             student_number: "D1".into(),

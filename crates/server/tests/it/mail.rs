@@ -9,7 +9,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use coffre_api::{ChooseEmail, ErrorCode, Identify, VerifyEmail};
-use coffre_server::orgs;
 use tempfile::TempDir;
 
 use crate::{storages, TestServer};
@@ -125,15 +124,13 @@ async fn codes_go_out_by_smtp_and_a_mail_outage_is_a_clear_error() {
         Some(format!("smtp://127.0.0.1:{port}")),
     )
     .await;
-    let org = orgs::create(&server.state, "Université Une", &["une.example".into()])
-        .await
-        .unwrap();
-    let imported = server
-        .client()
-        .with_token(&org.api_key)
-        .import_roster("M1,Dupont,Camille,2004-09-17,c@une.example\n".into())
-        .await
-        .unwrap();
+    let (_, _, imported) = server
+        .university(
+            "Université Une",
+            "une.example",
+            "M1,Dupont,Camille,2004-09-17,c@une.example\n",
+        )
+        .await;
     let anon = server.client();
     let token = anon
         .identify(&Identify {

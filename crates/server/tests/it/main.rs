@@ -138,6 +138,26 @@ impl TestServer {
         }
     }
 
+    /// An organisation with one domain, its API client, and `roster`
+    /// imported.
+    pub async fn university(
+        &self,
+        name: &str,
+        domain: &str,
+        roster: &str,
+    ) -> (
+        NewOrganisation,
+        coffre_api::Client,
+        coffre_api::RosterImport,
+    ) {
+        let org = coffre_server::orgs::create(&self.state, name, &[domain.into()])
+            .await
+            .unwrap();
+        let uni = self.client().with_token(&org.api_key);
+        let imported = uni.import_roster(roster.into()).await.unwrap();
+        (org, uni, imported)
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

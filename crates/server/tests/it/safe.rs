@@ -28,14 +28,13 @@ fn pdf_of(size: usize, seed: u8) -> Vec<u8> {
 async fn personal_files_and_the_quota() {
     for storage in storages() {
         let server = TestServer::start(&storage, "quota").await;
-        let org = orgs::create(&server.state, "Université Q", &["q.example".into()])
-            .await
-            .unwrap();
-        let uni = server.client().with_token(&org.api_key);
-        let imported = uni
-            .import_roster("Q1,Roux,Léa,2004-01-01,lea@q.example\n".into())
-            .await
-            .unwrap();
+        let (org, uni, imported) = server
+            .university(
+                "Université Q",
+                "q.example",
+                "Q1,Roux,Léa,2004-01-01,lea@q.example\n",
+            )
+            .await;
         let lea = finalise(
             &server,
             "Q1",
@@ -280,18 +279,14 @@ async fn a_second_university_joins_an_existing_safe() {
 async fn the_organisation_reissues_codes_and_removes_unfinished_safes() {
     for storage in storages() {
         let server = TestServer::start(&storage, "reissue").await;
-        let org = orgs::create(&server.state, "Université R", &["r.example".into()])
-            .await
-            .unwrap();
-        let uni = server.client().with_token(&org.api_key);
-        let codes = uni
-            .import_roster(
-                "R1,Roux,Léa,2004-01-01,lea@r.example\nR2,Petit,Hugo,2004-01-01,hugo@r.example\n"
-                    .into(),
+        let (org, uni, codes) = server
+            .university(
+                "Université R",
+                "r.example",
+                "R1,Roux,Léa,2004-01-01,lea@r.example\nR2,Petit,Hugo,2004-01-01,hugo@r.example\n",
             )
-            .await
-            .unwrap()
-            .created;
+            .await;
+        let codes = codes.created;
         // A lost code: a new one replaces it.
         let fresh = uni.reissue_code("R1").await.unwrap();
         let anon = server.client();
@@ -427,14 +422,13 @@ async fn orphan_blobs_are_collected_after_their_grace() {
 async fn every_error_answer_is_json() {
     let storage = &storages()[0];
     let server = TestServer::start(storage, "jsonerrors").await;
-    let org = orgs::create(&server.state, "Université Une", &["une.example".into()])
-        .await
-        .unwrap();
-    let client = server.client().with_token(&org.api_key);
-    client
-        .import_roster("A1,Dupont,Camille,2004-09-17,c@une.example\n".into())
-        .await
-        .unwrap();
+    let (_, client, _) = server
+        .university(
+            "Université Une",
+            "une.example",
+            "A1,Dupont,Camille,2004-09-17,c@une.example\n",
+        )
+        .await;
     let params = coffre_api::DepositParams {
         student_number: "A1".into(),
         kind: DocumentKind::Transcript,
@@ -486,18 +480,13 @@ async fn every_error_answer_is_json() {
 async fn a_blob_is_never_deleted_under_a_document_that_names_it() {
     for storage in storages() {
         let server = TestServer::start(&storage, "race").await;
-        let org = orgs::create(&server.state, "Université R", &["r.example".into()])
-            .await
-            .unwrap();
-        let imported = server
-            .client()
-            .with_token(&org.api_key)
-            .import_roster(
-                "R1,Roux,Léa,2004-01-01,lea@r.example\nR2,Petit,Hugo,2004-01-01,hugo@r.example\n"
-                    .into(),
+        let (_, _, imported) = server
+            .university(
+                "Université R",
+                "r.example",
+                "R1,Roux,Léa,2004-01-01,lea@r.example\nR2,Petit,Hugo,2004-01-01,hugo@r.example\n",
             )
-            .await
-            .unwrap();
+            .await;
         let code = |n: &str| {
             imported
                 .created
