@@ -19,6 +19,15 @@ pub fn run_demo() -> Result<()> {
     let coffre = build_coffre(&root, false)?;
     std::env::set_current_dir(&root).with_context(|| format!("entering {}", root.display()))?;
     let data = Path::new("target/demo/data");
+    // The service refuses a data directory others can read; the demo's
+    // may come from a version that made it open.
+    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("making {} private", data.display()))?;
+    }
     let shown = coffre
         .strip_prefix(&root)
         .unwrap_or(&coffre)

@@ -32,6 +32,8 @@ pub enum ErrorCode {
     UnsupportedType,
     /// E-mail could not be sent just now: try again in a few minutes.
     MailUnavailable,
+    /// The server is busy: try again in a moment (`retry_after`).
+    Busy,
     Internal,
     /// A code this client does not know (a newer server).
     Other(String),
@@ -59,6 +61,7 @@ impl ErrorCode {
             "quota_exceeded" => QuotaExceeded,
             "unsupported_type" => UnsupportedType,
             "mail_unavailable" => MailUnavailable,
+            "busy" => Busy,
             "internal" => Internal,
             other => Other(other.to_owned()),
         }
@@ -73,6 +76,11 @@ pub enum Error {
         status: u16,
         code: ErrorCode,
         message: String,
+        /// Seconds to wait before trying again (`Retry-After`), on 429
+        /// and 503.
+        retry_after: Option<u64>,
+        /// The server's id for the request, for a support request.
+        request_id: Option<String>,
     },
     /// The server could not be reached, or the connection broke.
     Transport(reqwest::Error),
@@ -113,12 +121,29 @@ impl Error {
             _ => None,
         }
     }
+
+    /// Seconds the server asked to wait before trying again.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::Api { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// How long a small JSON call may take before it is an error.
 const SMALL_CALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How a [`Client`] presents itself and whom it trusts.
+#[derive(Clone, Debug, Default)]
+pub struct ClientOptions {
+    /// `User-Agent`; `coffre/VERSION` by default.
+    pub user_agent: Option<String>,
+    /// PEM certificates to trust as roots besides the system's.
+    pub extra_roots_pem: Vec<String>,
+}
 
 /// A connection to one Coffre server, with an optional bearer token (a
 /// student session or an organisation API key).
@@ -136,13 +161,28 @@ impl Client {
     /// plus 1 s per 100 KB; uploads, downloads and rosters have no limit
     /// (they may take long on a slow line).
     pub fn new(base_url: &str) -> Result<Client> {
-        let http = reqwest::Client::builder()
+        Self::with_options(base_url, &ClientOptions::default())
+    }
+
+    /// As [`Client::new`], with a name for the sessions list and roots to
+    /// trust besides the system's (a server whose certificate a private
+    /// CA issued).
+    pub fn with_options(base_url: &str, options: &ClientOptions) -> Result<Client> {
+        let mut builder = reqwest::Client::builder()
             .no_proxy()
             .connect_timeout(std::time::Duration::from_secs(10))
-            .build()
-            .map_err(Error::Transport)?;
+            .user_agent(
+                options
+                    .user_agent
+                    .clone()
+                    .unwrap_or_else(|| format!("coffre/{}", env!("CARGO_PKG_VERSION"))),
+            );
+        for pem in &options.extra_roots_pem {
+            let cert = reqwest::Certificate::from_pem(pem.as_bytes()).map_err(Error::Transport)?;
+            builder = builder.add_root_certificate(cert);
+        }
         Ok(Client {
-            http,
+            http: builder.build().map_err(Error::Transport)?,
             base: base_url.trim_end_matches('/').to_owned(),
             token: None,
         })
@@ -170,12 +210,19 @@ impl Client {
             return Ok(resp);
         }
         let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
         let body = resp.bytes().await.map_err(Error::Transport)?;
         match serde_json::from_slice::<ErrorBody>(&body) {
             Ok(e) => Err(Error::Api {
                 status,
                 code: ErrorCode::parse(&e.code),
                 message: e.message,
+                retry_after,
+                request_id: e.request_id,
             }),
             // Not ours: a proxy or load balancer in front answered (502,
             // 504…). Its status still says whether to try again.
@@ -190,6 +237,8 @@ impl Client {
                     "HTTP {status} from something in front of the Coffre server: {}",
                     String::from_utf8_lossy(&body[..body.len().min(200)]).trim()
                 ),
+                retry_after,
+                request_id: None,
             }),
         }
     }
@@ -386,6 +435,32 @@ impl Client {
 
     pub async fn confirm_email(&self, req: &ConfirmEmail) -> Result<Me> {
         self.post_json("/api/v1/me/email/confirm", req).await
+    }
+
+    /// With the code sent to the old address after a change.
+    pub async fn undo_email_change(&self, req: &UndoEmailChange) -> Result<()> {
+        Self::send(
+            self.request(Method::POST, "/api/v1/email-change/undo")
+                .json(req)
+                .timeout(SMALL_CALL_LIMIT),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The safe's signed-in sessions.
+    pub async fn sessions(&self) -> Result<Vec<SessionInfo>> {
+        self.get_json("/api/v1/me/sessions").await
+    }
+
+    /// Ends one of the safe's sessions (another device, say).
+    pub async fn end_session(&self, id: &str) -> Result<()> {
+        Self::send(
+            self.request(Method::DELETE, &format!("/api/v1/me/sessions/{id}"))
+                .timeout(SMALL_CALL_LIMIT),
+        )
+        .await?;
+        Ok(())
     }
 
     /// The whole safe as a tar archive (documents + `metadata.json`).

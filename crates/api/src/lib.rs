@@ -4,8 +4,10 @@
 #![forbid(unsafe_code)]
 
 mod client;
+mod email;
 pub mod roster;
 mod types;
 
-pub use client::{Client, Error, ErrorCode, Result};
+pub use client::{Client, ClientOptions, Error, ErrorCode, Result};
+pub use email::{Email, NotAnEmail};
 pub use types::*;

@@ -138,16 +138,9 @@ fn valid_date(s: &str) -> bool {
         && d <= days[(m - 1) as usize]
 }
 
+/// Whether `s` is an address we take (see [`crate::Email`]).
 pub fn valid_email(s: &str) -> bool {
-    let Some((local, domain)) = s.rsplit_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && s.len() <= 254
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && s.chars().all(|c| c.is_ascii_graphic())
+    crate::Email::parse(s).is_ok()
 }
 
 #[cfg(test)]

@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
+    /// The request's id, as the server's log names it: what to quote to
+    /// the operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 // ---- Operator -------------------------------------------------------------
@@ -369,10 +373,35 @@ pub struct Rectify {
 }
 
 /// `POST /api/v1/me/email`: a new sign-in address, confirmed by a code
-/// sent to it (`POST /api/v1/me/email/confirm`).
+/// sent to it (`POST /api/v1/me/email/confirm`). The password is asked
+/// again: a stolen session alone cannot move the safe to another address.
+/// Once confirmed, the old address is told and can undo the change for 7
+/// days (`POST /api/v1/email-change/undo`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChangeEmail {
     pub email: String,
+    pub password: String,
+}
+
+/// `POST /api/v1/email-change/undo`, with the code e-mailed to the old
+/// address: the old address signs in again, every session ends, and the
+/// password must be chosen anew ("Mot de passe oublié ?").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UndoEmailChange {
+    pub code: String,
+}
+
+/// One of the safe's signed-in sessions (`GET /api/v1/me/sessions`);
+/// `DELETE /api/v1/me/sessions/{id}` ends it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SessionInfo {
+    pub id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// What signed in (the client's `User-Agent`, shortened).
+    pub label: Option<String>,
+    /// The session making this request.
+    pub current: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -18,6 +18,7 @@ use futures::StreamExt;
 use rayon::prelude::*;
 
 use crate::seal_cmd::{HttpTsa, SealKey};
+use crate::term::printable;
 
 #[derive(Debug, clap::Args)]
 pub struct DepositArgs {
@@ -617,7 +618,12 @@ pub async fn run(client: &Client, server: &str, args: DepositArgs) -> Result<Exi
     );
     for (row, o) in rows.iter().zip(&outcomes) {
         if let Some(Outcome::Refused(why)) = o {
-            eprintln!("  line {} ({}): {why}", row.line, row.student_number);
+            eprintln!(
+                "  line {} ({}): {}",
+                row.line,
+                printable(&row.student_number),
+                printable(why)
+            );
         }
     }
     if let Some(why) = stop.reason() {

@@ -8,6 +8,7 @@ mod org_cmd;
 mod pki_cmd;
 mod seal_cmd;
 mod serve_cmd;
+mod term;
 mod verify_cmd;
 
 use std::process::ExitCode;
@@ -71,7 +72,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("coffre: error: {e:#}");
+            eprintln!(
+                "coffre: error: {}",
+                term::printable_lines(&format!("{e:#}"))
+            );
             ExitCode::from(2)
         }
     }

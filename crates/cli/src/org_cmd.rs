@@ -8,6 +8,8 @@ use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use coffre_api::{AccountState, AccountStatus, Client};
 
+use crate::term::printable;
+
 // Sample documents until crates/print draws real ones.
 #[path = "../../seal/tests/support/sample.rs"]
 mod sample;
@@ -152,10 +154,10 @@ where
     let mut failed = false;
     for s in students {
         match call(s).await {
-            Ok(st) => println!("{s}: {}", describe(&st)),
+            Ok(st) => println!("{}: {}", printable(s), describe(&st)),
             Err(e) => {
                 failed = true;
-                eprintln!("{s}: {e}");
+                eprintln!("{}: {}", printable(s), printable(&e.to_string()));
             }
         }
     }
@@ -181,10 +183,10 @@ async fn status(client: &Client, students: &[String], json: bool) -> Result<Exit
         for st in &all {
             println!(
                 "{:<14} {:<16} {:<8} {}",
-                st.student_number,
+                printable(&st.student_number),
                 state_name(st.status),
                 if st.former { "yes" } else { "no" },
-                st.masked_email.as_deref().unwrap_or("-")
+                printable(st.masked_email.as_deref().unwrap_or("-"))
             );
         }
     }

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::files;
+use crate::term::printable;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -184,18 +185,21 @@ fn sig_json(s: &SignatureReport) -> SignatureJson {
     }
 }
 
-/// The human report, worded as a certificate of originality.
+/// The human report, worded as a certificate of originality. What comes
+/// from the file (names, fields, details) goes through `printable`: a PDF
+/// cannot write to the terminal.
 fn human(file: &Path, r: &Result<Report, String>, lang: Lang) -> String {
     let fr = lang == Lang::Fr;
     let t = |fr_s: &'static str, en_s: &'static str| if fr { fr_s } else { en_s };
     let mut out = String::new();
-    let name = file.display();
+    let name = printable(&file.display().to_string());
     out.push_str(&format!(
         "{} — {name}\n",
         t("Certificat d'originalité", "Certificate of originality")
     ));
     let rep = match r {
         Err(e) => {
+            let e = printable(e);
             out.push_str(&format!(
                 "  {}: {} ({e})\n",
                 t("Résultat", "Result"),
@@ -247,7 +251,7 @@ fn human(file: &Path, r: &Result<Report, String>, lang: Lang) -> String {
             .unwrap_or_default();
         out.push_str(&format!(
             "\n  {kind} « {} » : {ind} [{}{sub}]\n",
-            s.field,
+            printable(&s.field),
             s.indication.as_str()
         ));
         if let Some(signer) = &s.signer {
@@ -256,13 +260,14 @@ fn human(file: &Path, r: &Result<Report, String>, lang: Lang) -> String {
                 .as_deref()
                 .or(signer.common_name.as_deref())
                 .unwrap_or("?");
+            let org = printable(org);
             out.push_str(&format!("    {}: {org}\n", t("Émis par", "Issued by")));
             out.push_str(&format!(
                 "    {}: {} ({} {})\n",
                 t("Certificat de sceau", "Seal certificate"),
-                signer.common_name.as_deref().unwrap_or("?"),
+                printable(signer.common_name.as_deref().unwrap_or("?")),
                 t("numéro", "serial"),
-                signer.serial
+                printable(&signer.serial)
             ));
         }
         if let Some(at) = s.claimed_signing_time {
@@ -326,7 +331,7 @@ fn human(file: &Path, r: &Result<Report, String>, lang: Lang) -> String {
             out.push_str(&format!(
                 "    {}: {}\n",
                 t("Chaîne de confiance", "Chain of trust"),
-                s.chain.join(" → ")
+                printable(&s.chain.join(" → "))
             ));
         }
         out.push_str(&format!(
@@ -354,7 +359,7 @@ fn human(file: &Path, r: &Result<Report, String>, lang: Lang) -> String {
                 t("Détails techniques (en anglais)", "Technical details")
             ));
             for d in &s.details {
-                out.push_str(&format!("    - {d}\n"));
+                out.push_str(&format!("    - {}\n", printable(d)));
             }
         }
     }

@@ -532,6 +532,11 @@ impl Crl {
         self.list.tbs_cert_list.next_update.map(UnixTime::from_x509)
     }
 
+    /// `issuer` names this list's issuer and its key signed it.
+    pub fn is_signed_by(&self, issuer: &Certificate) -> bool {
+        self.signed_by(issuer)
+    }
+
     pub(crate) fn signed_by(&self, issuer: &Certificate) -> bool {
         let Some(tbs) = first_element(&self.der) else {
             return false;

@@ -5,14 +5,14 @@
 //! 3. *Associez votre Digiposte* — an existing safe (sign in) or a new one.
 
 use coffre_api::{
-    ChooseEmail, Complete, EmailCodeSent, Identified, Identify, SafeChoice, Session, VerifyEmail,
+    ChooseEmail, Complete, Email, EmailCodeSent, Identified, Identify, SafeChoice, Session,
+    VerifyEmail,
 };
 
-use crate::accounts;
 use crate::db::col;
 use crate::error::{ApiError, ApiResult};
-use crate::orgs::valid_email;
-use crate::{secrets, AppState};
+use crate::limits::{self, Source};
+use crate::{accounts, codes, secrets, sessions, AppState};
 
 /// An activation lasts an hour; an e-mail code fifteen minutes.
 const ACTIVATION_SECONDS: i64 = 3600;
@@ -57,26 +57,52 @@ const PERSONAL_PROVIDERS: &[&str] = &[
     "example.com",
 ];
 
-pub async fn identify(state: &AppState, req: &Identify) -> ApiResult<Identified> {
+/// Step 1. Wrong codes are counted per student number and client, and
+/// per client: a stranger's guesses from one address do not stop the
+/// student from another.
+pub async fn identify(state: &AppState, source: Source, req: &Identify) -> ApiResult<Identified> {
     let now = (state.clock)().0;
-    let number = req.student_number.trim();
-    if !state
+    let number = crate::edge::truncate(req.student_number.trim(), 64);
+    let from = source.key();
+    let pair = [number, from.as_str()];
+    state
         .limits
-        .allow(&format!("identify:{number}"), 10, 3600, now)
-    {
-        return Err(ApiError::TooManyAttempts);
-    }
-    let code_hash = secrets::hash(&secrets::normalise_code(&req.activation_code));
+        .peek(&limits::WRONG_ACTIVATION_PER_SOURCE, &[&from], now)?;
+    state
+        .limits
+        .peek(&limits::WRONG_ACTIVATION_PER_PAIR, &pair, now)?;
+    let code = secrets::normalise_code(&req.activation_code);
+    let code_hash = state.secret.hash(&code);
+    let legacy = secrets::legacy_hash(&code);
     let row = sqlx::query(
-        "SELECT e.id, e.first_name, e.last_name, e.state, o.name FROM enrolments e \
+        "SELECT e.id, e.first_name, e.last_name, e.state, e.activation_code_hash, o.name FROM enrolments e \
          JOIN organisations o ON o.id = e.org_id \
-         WHERE e.student_number = $1 AND e.activation_code_hash = $2",
+         WHERE e.student_number = $1 AND (e.activation_code_hash = $2 OR e.activation_code_hash = $3)",
     )
     .bind(number)
     .bind(&code_hash)
+    .bind(&legacy)
     .fetch_optional(&state.db.pool)
-    .await?
-    .ok_or(ApiError::WrongCode)?;
+    .await?;
+    let Some(row) = row else {
+        state
+            .limits
+            .count(&limits::WRONG_ACTIVATION_PER_SOURCE, &[&from], now);
+        state
+            .limits
+            .count(&limits::WRONG_ACTIVATION_PER_PAIR, &pair, now);
+        tracing::warn!(event = "wrong_activation_code", client = %source);
+        return Err(ApiError::WrongCode);
+    };
+    let enrolment_id: i64 = col(&row, "id")?;
+    if col::<Option<String>>(&row, "activation_code_hash")?.as_deref() == Some(legacy.as_str()) {
+        // Issued before the server had a secret: stored under it now.
+        sqlx::query("UPDATE enrolments SET activation_code_hash = $1 WHERE id = $2")
+            .bind(&code_hash)
+            .bind(enrolment_id)
+            .execute(&state.db.pool)
+            .await?;
+    }
     let st: String = col(&row, "state")?;
     if st != "pre_created" {
         return Err(ApiError::AlreadyFinalised);
@@ -85,8 +111,8 @@ pub async fn identify(state: &AppState, req: &Identify) -> ApiResult<Identified>
     sqlx::query(
         "INSERT INTO activations (token_hash, enrolment_id, expires_at) VALUES ($1, $2, $3)",
     )
-    .bind(secrets::hash(&token))
-    .bind(col::<i64>(&row, "id")?)
+    .bind(state.secret.hash(&token))
+    .bind(enrolment_id)
     .bind(now + ACTIVATION_SECONDS)
     .execute(&state.db.pool)
     .await?;
@@ -111,7 +137,12 @@ struct Activation {
 
 async fn load(state: &AppState, token: &str) -> ApiResult<Activation> {
     let now = (state.clock)().0;
-    let token_hash = secrets::hash(token);
+    if token.len() > 128 {
+        return Err(ApiError::WrongStep(
+            "This finalisation has expired or does not exist: start again with your student number.",
+        ));
+    }
+    let token_hash = state.secret.hash(token);
     let row = sqlx::query(
         "SELECT a.enrolment_id, a.email, a.email_code_hash, a.code_expires_at, a.attempts, a.email_verified, \
          a.expires_at, o.domains FROM activations a JOIN enrolments e ON e.id = a.enrolment_id \
@@ -141,8 +172,8 @@ async fn load(state: &AppState, token: &str) -> ApiResult<Activation> {
 }
 
 /// The organisation's domains and their subdomains are not personal.
-fn institutional(email: &str, domains: &[String]) -> bool {
-    let domain = email.rsplit_once('@').map_or("", |(_, d)| d);
+fn institutional(email: &Email, domains: &[String]) -> bool {
+    let domain = email.domain();
     domains
         .iter()
         .any(|d| domain == d || domain.ends_with(&format!(".{d}")))
@@ -151,28 +182,25 @@ fn institutional(email: &str, domains: &[String]) -> bool {
 pub async fn choose_email(state: &AppState, req: &ChooseEmail) -> ApiResult<EmailCodeSent> {
     let now = (state.clock)().0;
     let act = load(state, &req.activation_token).await?;
-    let email = req.email.trim().to_ascii_lowercase();
-    if !valid_email(&email) {
-        return Err(ApiError::Invalid(format!(
-            "{email:?} is not an e-mail address"
-        )));
-    }
+    let email = Email::parse(&req.email).map_err(|_| {
+        ApiError::Invalid(format!(
+            "{:?} is not an e-mail address",
+            crate::edge::truncate(req.email.trim(), 100)
+        ))
+    })?;
     if institutional(&email, &act.org_domains) {
         return Err(ApiError::InstitutionalEmail);
     }
-    if !state
+    state
         .limits
-        .allow(&format!("email-code:{}", act.token_hash), 5, 3600, now)
-    {
-        return Err(ApiError::TooManyAttempts);
-    }
+        .check(&limits::CODES_SENT, &["activation", &act.token_hash], now)?;
     let code = secrets::email_code();
     sqlx::query(
         "UPDATE activations SET email = $1, email_code_hash = $2, code_expires_at = $3, attempts = 0, \
          email_verified = 0 WHERE token_hash = $4",
     )
-    .bind(&email)
-    .bind(secrets::hash(&code))
+    .bind(email.as_str())
+    .bind(state.secret.hash(&code))
     .bind(now + CODE_SECONDS)
     .bind(&act.token_hash)
     .execute(&state.db.pool)
@@ -180,7 +208,7 @@ pub async fn choose_email(state: &AppState, req: &ChooseEmail) -> ApiResult<Emai
     state
         .mailer
         .send(
-            &email,
+            email.as_str(),
             "Votre code Coffre / Your Coffre code",
             format!(
                 "Votre code de vérification est : {code}\nYour verification code is: {code}\n\n\
@@ -188,8 +216,7 @@ pub async fn choose_email(state: &AppState, req: &ChooseEmail) -> ApiResult<Emai
             ),
         )
         .await?;
-    let domain = email.rsplit_once('@').map_or("", |(_, d)| d);
-    let warning = (!PERSONAL_PROVIDERS.contains(&domain)).then(|| {
+    let warning = (!PERSONAL_PROVIDERS.contains(&email.domain())).then(|| {
         "Utilisez un e-mail personnel qui vous permettra d'accéder à votre coffre tout le temps. \
          Évitez les e-mails professionnels auxquels vous n'aurez plus accès si vous changez d'employeur. / \
          Use a personal e-mail you will always have access to; avoid work addresses you lose when you change employers."
@@ -209,19 +236,23 @@ pub async fn verify_email(state: &AppState, req: &VerifyEmail) -> ApiResult<()> 
             "Give your personal e-mail address first.",
         ));
     };
+    let subject = act.enrolment_id.to_string();
+    codes::refuse_after_daily_cap(state, "activation", &subject, now).await?;
     if act.attempts >= CODE_ATTEMPTS {
-        return Err(ApiError::TooManyAttempts);
+        return Err(ApiError::CodeUsedUp);
     }
     if expires < now {
         return Err(ApiError::CodeExpired);
     }
-    if &secrets::hash(req.code.trim()) != code_hash {
+    let given = req.code.trim();
+    if given.len() > 16 || &state.secret.hash(given) != code_hash {
         sqlx::query("UPDATE activations SET attempts = attempts + 1 WHERE token_hash = $1")
             .bind(&act.token_hash)
             .execute(&state.db.pool)
             .await?;
+        codes::count_failure(state, "activation", &subject, now).await?;
         return Err(if act.attempts + 1 >= CODE_ATTEMPTS {
-            ApiError::TooManyAttempts
+            ApiError::CodeUsedUp
         } else {
             ApiError::WrongCode
         });
@@ -235,7 +266,12 @@ pub async fn verify_email(state: &AppState, req: &VerifyEmail) -> ApiResult<()> 
     Ok(())
 }
 
-pub async fn complete(state: &AppState, req: &Complete) -> ApiResult<Session> {
+pub async fn complete(
+    state: &AppState,
+    source: Source,
+    req: &Complete,
+    label: Option<&str>,
+) -> ApiResult<Session> {
     let now = (state.clock)().0;
     let act = load(state, &req.activation_token).await?;
     let Some(email) = act.email.clone().filter(|_| act.verified) else {
@@ -245,7 +281,7 @@ pub async fn complete(state: &AppState, req: &Complete) -> ApiResult<Session> {
     };
     let account_id = match &req.safe {
         SafeChoice::Existing { email, password } => {
-            accounts::check_password(state, email, password).await?
+            accounts::check_password(state, source, email, password).await?
         }
         SafeChoice::New { password } => {
             accounts::check_new_password(password)?;
@@ -260,7 +296,7 @@ pub async fn complete(state: &AppState, req: &Complete) -> ApiResult<Session> {
                 .bind(act.enrolment_id)
                 .fetch_one(&state.db.pool)
                 .await?;
-            let hash = secrets::hash_password(password)?;
+            let hash = state.passwords.hash(password).await?;
             let row = sqlx::query(
                 "INSERT INTO accounts (email, password_hash, first_name, last_name, created_at) \
                  VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -302,7 +338,7 @@ pub async fn complete(state: &AppState, req: &Complete) -> ApiResult<Session> {
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    accounts::new_session(state, account_id).await
+    sessions::create(state, account_id, label).await
 }
 
 #[cfg(test)]
@@ -312,9 +348,10 @@ mod tests {
     #[test]
     fn institutional_addresses_include_subdomains() {
         let d = vec!["univ.example".to_owned()];
-        assert!(institutional("a@univ.example", &d));
-        assert!(institutional("a@etu.univ.example", &d));
-        assert!(!institutional("a@notuniv.example", &d));
-        assert!(!institutional("a@gmail.com", &d));
+        let e = |s: &str| Email::parse(s).unwrap();
+        assert!(institutional(&e("a@univ.example"), &d));
+        assert!(institutional(&e("a@etu.univ.example"), &d));
+        assert!(!institutional(&e("a@notuniv.example"), &d));
+        assert!(!institutional(&e("a@gmail.com"), &d));
     }
 }

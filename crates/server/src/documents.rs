@@ -9,7 +9,6 @@ use coffre_api::{
     UploadParams,
 };
 
-use crate::accounts::QUOTA_BYTES;
 use coffre_seal::Status;
 use rand::Rng;
 use sqlx::any::AnyRow;
@@ -257,6 +256,51 @@ pub async fn get(state: &AppState, account_id: i64, id: &str) -> ApiResult<Docum
     info(&row)
 }
 
+/// The name a download is saved under: the title, cleaned of what file
+/// systems and headers refuse, with the extension its bytes call for.
+/// `(ASCII fallback, UTF-8 name)` for `filename` and `filename*`.
+pub fn download_name(title: &str, extension: Option<&str>) -> (String, String) {
+    let clean: String = title
+        .chars()
+        .map(|c| {
+            if c.is_control() || "/\\\":*?<>|".contains(c) {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_matches('.')
+        .chars()
+        .take(120)
+        .collect();
+    let clean = if clean.is_empty() {
+        "document".to_owned()
+    } else {
+        clean
+    };
+    let with_ext = match extension {
+        Some(ext) if !clean.to_ascii_lowercase().ends_with(&format!(".{ext}")) => {
+            format!("{clean}.{ext}")
+        }
+        _ => clean,
+    };
+    let ascii: String = with_ext
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    (ascii, with_ext)
+}
+
 /// A document's bytes, streamed from the blob store (memory does not grow
 /// with the file's size).
 pub async fn content(
@@ -272,20 +316,198 @@ pub async fn content(
     Ok((doc, stream))
 }
 
-/// What a student's own file may be.
-fn allowed_type(head: &[u8]) -> bool {
-    head.starts_with(b"%PDF-")
-        || head.starts_with(b"\x89PNG\r\n\x1a\n")
-        || head.starts_with(&[0xff, 0xd8, 0xff])
+/// What a student's own file may be, by its first bytes: its media type
+/// and file extension.
+pub fn media_type(head: &[u8]) -> Option<(&'static str, &'static str)> {
+    if head.starts_with(b"%PDF-") {
+        Some(("application/pdf", "pdf"))
+    } else if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(("image/png", "png"))
+    } else if head.starts_with(&[0xff, 0xd8, 0xff]) {
+        Some(("image/jpeg", "jpg"))
+    } else {
+        None
+    }
 }
 
-/// A student's own file, streamed: spooled to disk while hashed, stored,
-/// then counted against the quota and recorded in one transaction, so
-/// concurrent uploads can never take the safe past its quota.
+/// How long an upload may hold its reservation.
+const RESERVATION_SECONDS: i64 = 86_400;
+/// Room reserved at a time for an upload of unknown length.
+const RESERVE_STEP: u64 = 16 << 20;
+
+/// Room in the quota held for an upload under way (table
+/// `upload_reservations`, counted in `accounts.reserved_bytes`): uploads
+/// racing for the last bytes cannot together pass the quota, and none
+/// stores bytes it has no room for. Given back when dropped unless the
+/// upload was recorded; a crash's are given back when they expire (at
+/// the next start on SQLite, where one server holds the data).
+struct Reservation {
+    state: AppState,
+    id: String,
+    account_id: i64,
+    bytes: u64,
+    expires_at: i64,
+    done: bool,
+}
+
+impl Reservation {
+    async fn take(state: &AppState, account_id: i64, bytes: u64) -> ApiResult<Reservation> {
+        let now = (state.clock)().0;
+        let id = document_id();
+        let mut tx = state.db.pool.begin().await?;
+        let taken = sqlx::query(
+            "UPDATE accounts SET reserved_bytes = reserved_bytes + $1 \
+             WHERE id = $2 AND used_bytes + reserved_bytes + $1 <= $3",
+        )
+        .bind(bytes as i64)
+        .bind(account_id)
+        .bind(state.quota_bytes as i64)
+        .execute(&mut *tx)
+        .await?;
+        if taken.rows_affected() != 1 {
+            return Err(ApiError::QuotaExceeded);
+        }
+        sqlx::query(
+            "INSERT INTO upload_reservations (id, account_id, bytes, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&id)
+        .bind(account_id)
+        .bind(bytes as i64)
+        .bind(now + RESERVATION_SECONDS)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Reservation {
+            state: state.clone(),
+            id,
+            account_id,
+            bytes,
+            expires_at: now + RESERVATION_SECONDS,
+            done: false,
+        })
+    }
+
+    /// Room for `more` bytes, or what is left of the quota if less.
+    async fn grow(&mut self, more: u64) -> ApiResult<()> {
+        let state = &self.state;
+        if (state.clock)().0 > self.expires_at {
+            return Err(ApiError::Invalid(
+                "The upload took more than a day and was stopped: send it again.".into(),
+            ));
+        }
+        let row =
+            sqlx::query("SELECT used_bytes + reserved_bytes AS taken FROM accounts WHERE id = $1")
+                .bind(self.account_id)
+                .fetch_one(&state.db.pool)
+                .await?;
+        let room = (state.quota_bytes as i64 - col::<i64>(&row, "taken")?).max(0) as u64;
+        let more = more.min(room);
+        if more == 0 {
+            return Err(ApiError::QuotaExceeded);
+        }
+        let mut tx = state.db.pool.begin().await?;
+        let taken = sqlx::query(
+            "UPDATE accounts SET reserved_bytes = reserved_bytes + $1 \
+             WHERE id = $2 AND used_bytes + reserved_bytes + $1 <= $3",
+        )
+        .bind(more as i64)
+        .bind(self.account_id)
+        .bind(state.quota_bytes as i64)
+        .execute(&mut *tx)
+        .await?;
+        let held = sqlx::query("UPDATE upload_reservations SET bytes = bytes + $1 WHERE id = $2")
+            .bind(more as i64)
+            .bind(&self.id)
+            .execute(&mut *tx)
+            .await?;
+        if taken.rows_affected() != 1 || held.rows_affected() != 1 {
+            return Err(ApiError::QuotaExceeded);
+        }
+        tx.commit().await?;
+        self.bytes += more;
+        Ok(())
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // Also when the caller went away mid-upload (this future dropped).
+        let (state, id) = (self.state.clone(), std::mem::take(&mut self.id));
+        tokio::spawn(async move {
+            if let Err(e) = release_reservation(&state, &id).await {
+                tracing::warn!("giving back an upload's room: {e:?}");
+            }
+        });
+    }
+}
+
+async fn release_reservation(state: &AppState, id: &str) -> ApiResult<bool> {
+    let mut tx = state.db.pool.begin().await?;
+    let row = sqlx::query("SELECT account_id, bytes FROM upload_reservations WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    let gone = sqlx::query("DELETE FROM upload_reservations WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if gone.rows_affected() == 1 {
+        sqlx::query("UPDATE accounts SET reserved_bytes = reserved_bytes - $1 WHERE id = $2")
+            .bind(col::<i64>(&row, "bytes")?)
+            .bind(col::<i64>(&row, "account_id")?)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(gone.rows_affected() == 1)
+}
+
+/// Gives back the room of reservations past their time.
+pub async fn release_expired_reservations(state: &AppState) -> ApiResult<usize> {
+    release_reservations_before(state, (state.clock)().0).await
+}
+
+/// Gives back the room of reservations that expire before `before` (all
+/// of them for a server starting alone on its data).
+pub(crate) async fn release_reservations_before(state: &AppState, before: i64) -> ApiResult<usize> {
+    let rows = sqlx::query("SELECT id FROM upload_reservations WHERE expires_at < $1")
+        .bind(before)
+        .fetch_all(&state.db.pool)
+        .await?;
+    let mut n = 0;
+    for r in rows {
+        if release_reservation(state, &col::<String>(&r, "id")?).await? {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// The spool file of an upload, deleted however the upload ends.
+struct Spool(std::path::PathBuf);
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A student's own file, streamed. Room is reserved first (the whole
+/// `Content-Length` when given, else as it arrives), so a file that
+/// does not fit is refused before or while it streams, never after it is
+/// stored; then it is spooled to disk while hashed, stored, and recorded
+/// with its size counted in one transaction.
 pub async fn upload<S, E>(
     state: &AppState,
     account_id: i64,
     params: &UploadParams,
+    content_length: Option<u64>,
     mut body: S,
 ) -> ApiResult<DocumentInfo>
 where
@@ -302,84 +524,87 @@ where
             "A file needs a title of at most 300 characters.".into(),
         ));
     }
-    let used: i64 = col(
-        &sqlx::query("SELECT used_bytes FROM accounts WHERE id = $1")
-            .bind(account_id)
-            .fetch_one(&state.db.pool)
-            .await?,
-        "used_bytes",
-    )?;
-    let room = (QUOTA_BYTES as i64 - used).max(0) as u64;
-
-    let spool = state.tmp_dir.join(format!("upload-{}", document_id()));
-    let result = async {
-        let mut file = tokio::fs::File::create(&spool)
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        let mut hasher = sha2::Sha256::new();
-        let mut size = 0u64;
-        let mut head = Vec::new();
-        while let Some(chunk) = body.next().await {
-            let chunk =
-                chunk.map_err(|e| ApiError::Invalid(format!("the upload was interrupted: {e}")))?;
-            if head.len() < 8 {
-                head.extend_from_slice(&chunk[..chunk.len().min(8 - head.len())]);
-                if head.len() >= 8 && !allowed_type(&head) {
-                    return Err(ApiError::UnsupportedType);
-                }
-            }
-            size += chunk.len() as u64;
-            if size > room {
-                return Err(ApiError::QuotaExceeded);
-            }
-            hasher.update(&chunk);
-            file.write_all(&chunk)
-                .await
-                .map_err(|e| ApiError::Internal(e.into()))?;
-        }
-        file.flush()
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        if size == 0 || !allowed_type(&head) {
-            return Err(ApiError::UnsupportedType);
-        }
-        Ok((coffre_seal::hex(&hasher.finalize()), size))
-    }
-    .await;
-    let (sha256, size) = match result {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&spool).await;
-            return Err(e);
+    let mut reservation = match content_length {
+        Some(0) => return Err(ApiError::UnsupportedType),
+        Some(n) if n > state.quota_bytes => return Err(ApiError::QuotaExceeded),
+        Some(n) => Reservation::take(state, account_id, n).await?,
+        None => {
+            let mut r = Reservation::take(state, account_id, 0).await?;
+            r.grow(RESERVE_STEP).await?;
+            r
         }
     };
+
+    let spool = Spool(state.tmp_dir.join(format!("upload-{}", document_id())));
+    let mut file = tokio::fs::File::create(&spool.0)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let mut hasher = sha2::Sha256::new();
+    let mut size = 0u64;
+    let mut head = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::Invalid(format!("the upload was interrupted: {e}")))?;
+        if head.len() < 8 {
+            head.extend_from_slice(&chunk[..chunk.len().min(8 - head.len())]);
+            if head.len() >= 8 && media_type(&head).is_none() {
+                return Err(ApiError::UnsupportedType);
+            }
+        }
+        size += chunk.len() as u64;
+        while size > reservation.bytes {
+            if content_length.is_some() {
+                return Err(ApiError::Invalid(
+                    "The upload is longer than its Content-Length.".into(),
+                ));
+            }
+            reservation.grow(RESERVE_STEP).await?;
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
+    }
+    file.flush()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    drop(file);
+    if size == 0 || media_type(&head).is_none() {
+        return Err(ApiError::UnsupportedType);
+    }
+    let sha256 = coffre_seal::hex(&hasher.finalize());
     // From here the work finishes even if the caller goes away: a row that
     // committed must be followed by its blob check.
     let (owned, params, title) = (state.clone(), params.clone(), title.to_owned());
     let id = tokio::spawn(async move {
         let state = &owned;
-        let stored = async {
-            state.blobs.put_file(&spool, &sha256, size).await?;
-            let id = record_upload(state, account_id, &params, &title, &sha256, size).await?;
-            keep_blob(state, &sha256, || {
-                state.blobs.put_file(&spool, &sha256, size)
-            })
-            .await?;
-            Ok::<_, ApiError>(id)
-        }
-        .await;
-        let _ = tokio::fs::remove_file(&spool).await;
-        stored
+        state.blobs.put_file(&spool.0, &sha256, size).await?;
+        let id = match record_upload(state, &mut reservation, &params, &title, &sha256, size).await
+        {
+            Ok(id) => id,
+            Err(e) => {
+                // Refused after all: its bytes go at once.
+                let _ = release_blob(state, &sha256).await;
+                return Err(e);
+            }
+        };
+        keep_blob(state, &sha256, || {
+            state.blobs.put_file(&spool.0, &sha256, size)
+        })
+        .await?;
+        drop(spool);
+        Ok::<_, ApiError>(id)
     })
     .await
     .map_err(|e| ApiError::Internal(e.into()))??;
     get(state, account_id, &id).await
 }
 
-/// Takes the room and records the upload in one transaction.
+/// Turns the reservation into the file's size and records the upload, in
+/// one transaction.
 async fn record_upload(
     state: &AppState,
-    account_id: i64,
+    reservation: &mut Reservation,
     params: &UploadParams,
     title: &str,
     sha256: &str,
@@ -388,22 +613,28 @@ async fn record_upload(
     let id = document_id();
     let now = (state.clock)().0;
     let mut tx = state.db.pool.begin().await?;
-    let reserved = sqlx::query(
-        "UPDATE accounts SET used_bytes = used_bytes + $1 WHERE id = $2 AND used_bytes + $1 <= $3",
+    let held = sqlx::query("DELETE FROM upload_reservations WHERE id = $1")
+        .bind(&reservation.id)
+        .execute(&mut *tx)
+        .await?;
+    if held.rows_affected() != 1 {
+        return Err(ApiError::Invalid(
+            "The upload took too long and its room was given back: send it again.".into(),
+        ));
+    }
+    sqlx::query(
+        "UPDATE accounts SET reserved_bytes = reserved_bytes - $1, used_bytes = used_bytes + $2 WHERE id = $3",
     )
+    .bind(reservation.bytes as i64)
     .bind(size as i64)
-    .bind(account_id)
-    .bind(QUOTA_BYTES as i64)
+    .bind(reservation.account_id)
     .execute(&mut *tx)
     .await?;
-    if reserved.rows_affected() != 1 {
-        return Err(ApiError::QuotaExceeded);
-    }
     sqlx::query(
         "INSERT INTO documents (id, account_id, kind, title, sha256, size, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&id)
-    .bind(account_id)
+    .bind(reservation.account_id)
     .bind(params.kind.unwrap_or(DocumentKind::Other).as_str())
     .bind(title)
     .bind(sha256)
@@ -412,6 +643,7 @@ async fn record_upload(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    reservation.done = true;
     Ok(id)
 }
 
@@ -442,11 +674,15 @@ pub async fn rename(
 pub async fn delete(state: &AppState, account_id: i64, id: &str) -> ApiResult<()> {
     let doc = get(state, account_id, id).await?;
     let mut tx = state.db.pool.begin().await?;
-    sqlx::query("DELETE FROM documents WHERE id = $1 AND account_id = $2")
+    let gone = sqlx::query("DELETE FROM documents WHERE id = $1 AND account_id = $2")
         .bind(id)
         .bind(account_id)
         .execute(&mut *tx)
         .await?;
+    // Only the deletion that removed the row gives its room back.
+    if gone.rows_affected() != 1 {
+        return Err(ApiError::NotFound);
+    }
     if !doc.sealed {
         sqlx::query("UPDATE accounts SET used_bytes = used_bytes - $1 WHERE id = $2")
             .bind(doc.size as i64)

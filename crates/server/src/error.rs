@@ -24,8 +24,15 @@ pub enum ApiError {
     WrongCode,
     /// The e-mail code expired; ask for a new one.
     CodeExpired,
-    /// Too many attempts or requests; wait before trying again.
-    TooManyAttempts,
+    /// Too many attempts or requests; wait `retry_after` seconds.
+    TooManyAttempts {
+        retry_after: u64,
+    },
+    /// The server has more work than it takes at once; try again in a
+    /// moment.
+    Busy,
+    /// This code had all its tries: a new one must be asked for.
+    CodeUsedUp,
     /// The organisation's own domain: the safe needs a personal address.
     InstitutionalEmail,
     /// Another safe uses this address.
@@ -60,7 +67,9 @@ impl ApiError {
             StudentRefused(n) => (StatusCode::UNPROCESSABLE_ENTITY, "student_refused", format!("Student {n} refused a safe in writing: nothing can be deposited for them.")),
             WrongCode => (StatusCode::BAD_REQUEST, "wrong_code", "This code is not right.".into()),
             CodeExpired => (StatusCode::BAD_REQUEST, "code_expired", "This code has expired: ask for a new one.".into()),
-            TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", "Too many attempts: wait a few minutes, then ask for a new code.".into()),
+            TooManyAttempts { retry_after } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", format!("Too many attempts: wait {} before trying again.", wait(*retry_after))),
+            Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy", "The service is busy: try again in a moment.".into()),
+            CodeUsedUp => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", "Too many wrong tries for this code: ask for a new one.".into()),
             InstitutionalEmail => (StatusCode::BAD_REQUEST, "institutional_email", "You must use a personal e-mail address, not your university's: you will keep your safe for life.".into()),
             EmailInUse => (StatusCode::CONFLICT, "email_in_use", "A safe already uses this address: answer \"Yes, I already have a safe\" and sign in to it.".into()),
             WrongStep(m) => (StatusCode::CONFLICT, "wrong_step", (*m).into()),
@@ -68,7 +77,7 @@ impl ApiError {
             NotPdf => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_pdf", "The document must be a PDF.".into()),
             SealInvalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, "seal_invalid", format!("The document's seal does not validate: {m}")),
             TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", "The request is too large.".into()),
-            QuotaExceeded => (StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded", "Your safe has no room for this file: its 3 GB are used. Delete some of your own files first.".into()),
+            QuotaExceeded => (StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded", "Your safe has no room left for this file: delete some of your own files first.".into()),
             UnsupportedType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_type", "Only PDF, PNG and JPEG files can be kept in the safe.".into()),
             MailUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "mail_unavailable", "We could not send the e-mail just now. Try again in a few minutes. / L'e-mail n'a pas pu être envoyé : réessayez dans quelques minutes.".into()),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side; nothing was changed. Try again.".into()),
@@ -90,6 +99,16 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// A wait in words: "12 seconds", "3 minutes".
+fn wait(seconds: u64) -> String {
+    match seconds {
+        0..=1 => "a second".into(),
+        2..=119 => format!("{seconds} seconds"),
+        s if s < 2 * 3600 => format!("{} minutes", s.div_ceil(60)),
+        s => format!("{} hours", s.div_ceil(3600)),
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
@@ -98,14 +117,26 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let (status, code, message) = self.parts();
-        (
+        let mut resp = (
             status,
             Json(ErrorBody {
                 code: code.into(),
                 message,
+                request_id: crate::edge::request_id(),
             }),
         )
-            .into_response()
+            .into_response();
+        let retry_after = match &self {
+            ApiError::TooManyAttempts { retry_after } => Some(*retry_after),
+            ApiError::Busy => Some(1),
+            ApiError::MailUnavailable(_) => Some(60),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        resp
     }
 }
 
@@ -139,6 +170,7 @@ pub async fn json_errors(resp: Response) -> Response {
     }
     let code = match status {
         StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
         StatusCode::NOT_FOUND => "not_found",
         StatusCode::UNAUTHORIZED => "unauthorized",
         StatusCode::TOO_MANY_REQUESTS => "too_many_attempts",
@@ -152,6 +184,9 @@ pub async fn json_errors(resp: Response) -> Response {
         .unwrap_or_default();
     let message = match status {
         StatusCode::PAYLOAD_TOO_LARGE => "The request is too large.".to_owned(),
+        StatusCode::REQUEST_TIMEOUT => {
+            "The request took too long and was stopped; nothing was changed. Try again.".to_owned()
+        }
         s if s.is_server_error() || said.is_empty() => {
             s.canonical_reason().unwrap_or("Error").to_owned() + "."
         }
@@ -164,6 +199,7 @@ pub async fn json_errors(resp: Response) -> Response {
         Json(ErrorBody {
             code: code.into(),
             message,
+            request_id: crate::edge::request_id(),
         }),
     )
         .into_response();

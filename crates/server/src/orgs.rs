@@ -54,7 +54,7 @@ pub async fn create(
     sqlx::query("INSERT INTO organisations (name, domains, api_key_hash, created_at) VALUES ($1, $2, $3, $4)")
         .bind(name)
         .bind(domains.join(","))
-        .bind(secrets::hash(&api_key))
+        .bind(state.secret.hash(&api_key))
         .bind(now.0)
         .execute(&state.db.pool)
         .await
@@ -71,11 +71,27 @@ pub async fn create(
 }
 
 pub async fn authenticate(state: &AppState, api_key: &str) -> ApiResult<Org> {
-    let row = sqlx::query("SELECT id, name, domains FROM organisations WHERE api_key_hash = $1")
-        .bind(secrets::hash(api_key))
-        .fetch_optional(&state.db.pool)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
+    if api_key.len() > 128 {
+        return Err(ApiError::Unauthorized);
+    }
+    let hash = state.secret.hash(api_key);
+    let legacy = secrets::legacy_hash(api_key);
+    let row = sqlx::query(
+        "SELECT id, name, domains, api_key_hash FROM organisations WHERE api_key_hash = $1 OR api_key_hash = $2",
+    )
+    .bind(&hash)
+    .bind(&legacy)
+    .fetch_optional(&state.db.pool)
+    .await?
+    .ok_or(ApiError::Unauthorized)?;
+    if col::<String>(&row, "api_key_hash")? == legacy {
+        // Issued before the server had a secret: stored under it now.
+        sqlx::query("UPDATE organisations SET api_key_hash = $1 WHERE id = $2")
+            .bind(&hash)
+            .bind(col::<i64>(&row, "id")?)
+            .execute(&state.db.pool)
+            .await?;
+    }
     let domains: String = col(&row, "domains")?;
     Ok(Org {
         id: col(&row, "id")?,
@@ -131,7 +147,7 @@ pub async fn import_roster(
                 .bind(&row.birth_date)
                 .bind(&row.institutional_email)
                 .bind(if row.refused { "refused" } else { "pre_created" })
-                .bind(code.as_deref().map(|c| secrets::hash(&secrets::normalise_code(c))))
+                .bind(code.as_deref().map(|c| state.secret.hash(&secrets::normalise_code(c))))
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
@@ -269,7 +285,7 @@ pub async fn reissue_code(
     }
     let code = secrets::activation_code();
     sqlx::query("UPDATE enrolments SET activation_code_hash = $1 WHERE id = $2")
-        .bind(secrets::hash(&secrets::normalise_code(&code)))
+        .bind(state.secret.hash(&secrets::normalise_code(&code)))
         .bind(col::<i64>(&row, "id")?)
         .execute(&state.db.pool)
         .await?;

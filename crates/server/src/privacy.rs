@@ -5,10 +5,12 @@ use bytes::Bytes;
 use futures::StreamExt;
 use serde::Serialize;
 
+use coffre_api::Email;
+
 use crate::db::col;
 use crate::error::{ApiError, ApiResult};
-use crate::orgs::valid_email;
-use crate::{accounts, codes, documents, AppState};
+use crate::limits::{self, Source};
+use crate::{accounts, codes, documents, secrets, AppState};
 
 /// `metadata.json` of an export.
 #[derive(Debug, Serialize)]
@@ -173,55 +175,191 @@ pub async fn rectify_names(
     accounts::me(state, account_id).await
 }
 
-/// Sends a code to the new address; it becomes the sign-in address once
-/// confirmed.
-pub async fn change_email(state: &AppState, account_id: i64, email: &str) -> ApiResult<()> {
-    let email = email.trim().to_ascii_lowercase();
-    if !valid_email(&email) {
-        return Err(ApiError::Invalid(format!(
-            "{email:?} is not an e-mail address"
-        )));
-    }
-    let taken = sqlx::query("SELECT id FROM accounts WHERE email = $1")
-        .bind(&email)
-        .fetch_optional(&state.db.pool)
-        .await?;
-    if taken.is_some() {
-        return Err(ApiError::EmailInUse);
-    }
-    codes::send(
-        state,
-        "email",
-        &account_id.to_string(),
-        &email,
-        "Confirmez votre nouvelle adresse de connexion. / Confirm your new sign-in address.",
-    )
-    .await
+/// How long the old address can undo a change of sign-in address.
+const UNDO_SECONDS: i64 = 7 * 86_400;
+
+/// Sends a code to the new address, which becomes the sign-in address
+/// once confirmed. The password is asked again. The answer is the same
+/// whether or not another safe uses the address (that safe's address is
+/// told instead of receiving a code).
+pub async fn change_email(
+    state: &AppState,
+    source: Source,
+    account_id: i64,
+    email: &str,
+    password: &str,
+) -> ApiResult<()> {
+    let email = Email::parse(email).map_err(|_| {
+        ApiError::Invalid(format!(
+            "{:?} is not an e-mail address",
+            crate::edge::truncate(email.trim(), 100)
+        ))
+    })?;
+    let current = accounts::email_of(state, account_id).await?;
+    accounts::check_password(state, source, &current, password).await?;
+    let now = (state.clock)().0;
+    state.limits.check(
+        &limits::CODES_SENT,
+        &["email-change", &account_id.to_string()],
+        now,
+    )?;
+    let later = state.clone();
+    state.spawn_chore(async move {
+        let state = &later;
+        let taken = sqlx::query("SELECT id FROM accounts WHERE email = $1")
+            .bind(email.as_str())
+            .fetch_optional(&state.db.pool)
+            .await?;
+        if taken.is_some() {
+            state
+                .mailer
+                .send(
+                    email.as_str(),
+                    "Coffre : votre adresse / your address",
+                    "Quelqu'un a voulu faire de cette adresse celle d'un autre coffre ; elle est déjà celle \
+                     de votre coffre, rien n'a changé. / Someone tried to make this address the sign-in \
+                     address of another safe; it already signs in to yours, and nothing changed.\n"
+                        .to_owned(),
+                )
+                .await?;
+            return Ok(());
+        }
+        let code = codes::issue(state, "email", &account_id.to_string(), email.as_str()).await?;
+        state
+            .mailer
+            .send(
+                email.as_str(),
+                "Votre code Coffre / Your Coffre code",
+                codes::message(
+                    "Confirmez votre nouvelle adresse de connexion. / Confirm your new sign-in address.",
+                    &code,
+                ),
+            )
+            .await
+    })
 }
 
+/// The new address becomes the sign-in address; the old one is told, with
+/// a code that undoes the change for 7 days.
 pub async fn confirm_email(
     state: &AppState,
+    source: Source,
     account_id: i64,
     code: &str,
 ) -> ApiResult<coffre_api::Me> {
-    let email = codes::check(state, "email", &account_id.to_string(), code).await?;
+    let email = codes::check(state, source, "email", &account_id.to_string(), code).await?;
+    let old = accounts::email_of(state, account_id).await?;
+    let now = (state.clock)().0;
+    let undo = secrets::activation_code();
+    let mut tx = state.db.pool.begin().await?;
     sqlx::query("UPDATE accounts SET email = $1 WHERE id = $2")
         .bind(&email)
         .bind(account_id)
-        .execute(&state.db.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::EmailInUse,
             _ => e.into(),
         })?;
+    sqlx::query(
+        "INSERT INTO email_changes (code_hash, account_id, old_email, new_email, changed_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(state.secret.hash(&secrets::normalise_code(&undo)))
+    .bind(account_id)
+    .bind(&old)
+    .bind(&email)
+    .bind(now)
+    .bind(now + UNDO_SECONDS)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(event = "email_changed", client = %source, account = account_id);
+    state.mailer.send_later(
+        &old,
+        "Coffre : adresse de connexion changée / sign-in address changed",
+        format!(
+            "L'adresse de connexion de votre coffre est maintenant {email}.\n\
+             Si ce n'est pas vous, annulez ce changement dans les 7 jours : dans l'application Coffre, \
+             « Je n'ai pas demandé ce changement », avec ce code : {undo}\n\
+             Votre ancienne adresse sera rétablie, tous les appareils déconnectés, et vous choisirez un \
+             nouveau mot de passe.\n\n\
+             Your safe now signs in with {email}.\n\
+             If this was not you, undo it within 7 days: in the Coffre app, \"I did not ask for this \
+             change\", with this code: {undo}\n\
+             Your old address will sign in again, every device will be signed out, and you will choose \
+             a new password.\n"
+        ),
+    );
     accounts::me(state, account_id).await
+}
+
+/// The old address takes the safe back: it signs in again, every session
+/// ends, and the password must be chosen anew by e-mail (whoever changed
+/// the address may know it).
+pub async fn undo_email_change(state: &AppState, source: Source, code: &str) -> ApiResult<()> {
+    let now = (state.clock)().0;
+    let from = source.key();
+    state.limits.peek(&limits::UNDO_PER_SOURCE, &[&from], now)?;
+    let code_hash = state.secret.hash(&secrets::normalise_code(code));
+    let row = sqlx::query(
+        "SELECT account_id, old_email, new_email, expires_at FROM email_changes WHERE code_hash = $1",
+    )
+    .bind(&code_hash)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let Some(row) = row.filter(|r| col::<i64>(r, "expires_at").is_ok_and(|t| t >= now)) else {
+        state.limits.count(&limits::UNDO_PER_SOURCE, &[&from], now);
+        return Err(ApiError::WrongCode);
+    };
+    let account_id: i64 = col(&row, "account_id")?;
+    let old: String = col(&row, "old_email")?;
+    // Nobody knows this password: only a reset by e-mail opens the safe.
+    let unknown = state.passwords.hash(&secrets::token()).await?;
+    let mut tx = state.db.pool.begin().await?;
+    sqlx::query("UPDATE accounts SET email = $1, password_hash = $2 WHERE id = $3")
+        .bind(&old)
+        .bind(&unknown)
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::EmailInUse,
+            _ => e.into(),
+        })?;
+    for sql in [
+        "DELETE FROM sessions WHERE account_id = $1",
+        "DELETE FROM email_changes WHERE account_id = $1",
+    ] {
+        sqlx::query(sql).bind(account_id).execute(&mut *tx).await?;
+    }
+    sqlx::query("DELETE FROM email_codes WHERE purpose = 'email' AND subject = $1")
+        .bind(account_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::warn!(event = "email_change_undone", client = %source, account = account_id);
+    state.mailer.send_later(
+        &old,
+        "Coffre : changement annulé / change undone",
+        "Votre coffre se connecte de nouveau avec cette adresse. Choisissez un nouveau mot de passe avec \
+         « Mot de passe oublié ? ».\n\nYour safe signs in with this address again. Choose a new password \
+         with \"Forgot your password?\".\n"
+            .to_owned(),
+    );
+    Ok(())
 }
 
 /// Erases the safe: documents, their bytes, sessions, codes, the account.
 /// Organisations see the student as having refused.
-pub async fn erase(state: &AppState, account_id: i64, password: &str) -> ApiResult<()> {
+pub async fn erase(
+    state: &AppState,
+    source: Source,
+    account_id: i64,
+    password: &str,
+) -> ApiResult<()> {
     let me = accounts::me(state, account_id).await?;
-    accounts::check_password(state, &me.email, password).await?;
+    accounts::check_password(state, source, &me.email, password).await?;
     let shas: Vec<String> = sqlx::query("SELECT sha256 FROM documents WHERE account_id = $1")
         .bind(account_id)
         .fetch_all(&state.db.pool)
@@ -232,6 +370,8 @@ pub async fn erase(state: &AppState, account_id: i64, password: &str) -> ApiResu
     let mut tx = state.db.pool.begin().await?;
     for sql in [
         "DELETE FROM sessions WHERE account_id = $1",
+        "DELETE FROM email_changes WHERE account_id = $1",
+        "DELETE FROM upload_reservations WHERE account_id = $1",
         "DELETE FROM documents WHERE account_id = $1",
         "UPDATE enrolments SET state = 'refused', account_id = NULL, activation_code_hash = NULL WHERE account_id = $1",
     ] {

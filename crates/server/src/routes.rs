@@ -2,30 +2,42 @@
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::{
+    AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT,
+};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use coffre_api::{
     AccountStatus, ActivationCode, ChangeEmail, ChangePassword, ChooseEmail, Complete,
     ConfirmEmail, ConfirmPasswordReset, Deposit, DepositParams, DocumentInfo, DocumentPage,
     DocumentQuery, EmailCodeSent, Erase, ErrorBody, Identified, Identify, KnownDeposits, Me,
-    Organisation, Rectify, RenameDocument, RequestPasswordReset, RosterImport, Session, SignIn,
-    StatusQuery, SupportRequest, SupportTicket, TrustMaterial, UploadParams, VerifyEmail,
+    Organisation, Rectify, RenameDocument, RequestPasswordReset, RosterImport, Session,
+    SessionInfo, SignIn, StatusQuery, SupportRequest, SupportTicket, TrustMaterial,
+    UndoEmailChange, UploadParams, VerifyEmail,
 };
+use futures::StreamExt;
 
+use crate::edge::Client;
 use crate::error::{ApiError, ApiResult};
 use crate::orgs::{self, Org};
+use crate::sessions::{self, Current};
 use crate::{accounts, activation, documents, privacy, support, AppState};
+
+/// Small JSON bodies: every request but rosters, deposits and uploads.
+const SMALL_BODY: usize = 64 << 10;
+/// Rosters and deposits may arrive on a slow line; uploads have no limit
+/// but their reservation's.
+const BULK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// The OpenAPI description, generated from the handlers and the
 /// coffre-api types.
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Coffre", description = "The Coffre safe service: organisations deposit sealed originals; students finalise, sign in and keep their documents."),
-    paths(timestamp, trust, known_deposits, import_roster, student_status, refuse_student, former_student, reissue_code, deposit, identify, choose_email, verify_email, complete, sign_in, sign_out, me, erase, change_password, rectify, change_email, confirm_email, export, request_reset, confirm_reset, support_request, account_status, organisations, list_documents, document, upload, rename, delete_document, document_content),
+    paths(timestamp, trust, known_deposits, import_roster, student_status, refuse_student, former_student, reissue_code, deposit, identify, choose_email, verify_email, complete, sign_in, sign_out, me, erase, change_password, rectify, change_email, confirm_email, undo_email_change, list_sessions, end_session, export, request_reset, confirm_reset, support_request, account_status, organisations, list_documents, document, upload, rename, delete_document, document_content),
     modifiers(&Bearer)
 )]
 pub struct ApiDoc;
@@ -48,15 +60,11 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    use tower_http::timeout::TimeoutLayer;
+    let small = Router::new()
         .route("/api/openapi.json", get(openapi))
         .route("/tsa", post(timestamp))
         .route("/api/v1/trust", get(trust))
-        // A university's whole roster: 60,000 rows are about 5 MB.
-        .route(
-            "/api/v1/org/roster",
-            post(import_roster).layer(DefaultBodyLimit::max(64 << 20)),
-        )
         .route(
             "/api/v1/org/students/{student_number}/status",
             get(student_status),
@@ -73,10 +81,6 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/org/students/{student_number}/activation-code",
             post(reissue_code),
         )
-        .route(
-            "/api/v1/org/deposits",
-            post(deposit).layer(DefaultBodyLimit::max(documents::MAX_DEPOSIT_BYTES)),
-        )
         .route("/api/v1/org/deposits/known", post(known_deposits))
         .route("/api/v1/activation/identify", post(identify))
         .route("/api/v1/activation/email", post(choose_email))
@@ -88,25 +92,64 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/me/rectify", post(rectify))
         .route("/api/v1/me/email", post(change_email))
         .route("/api/v1/me/email/confirm", post(confirm_email))
-        .route("/api/v1/me/export", get(export))
+        .route("/api/v1/me/sessions", get(list_sessions))
+        .route("/api/v1/me/sessions/{id}", delete(end_session))
+        .route("/api/v1/email-change/undo", post(undo_email_change))
         .route("/api/v1/password-reset", post(request_reset))
         .route("/api/v1/password-reset/confirm", post(confirm_reset))
         .route("/api/v1/support", post(support_request))
         .route("/api/v1/account-status", post(account_status))
         .route("/api/v1/organisations", get(organisations))
-        .route(
-            "/api/v1/documents",
-            get(list_documents)
-                .post(upload)
-                .layer(DefaultBodyLimit::disable()),
-        )
+        .route("/api/v1/documents", get(list_documents))
         .route(
             "/api/v1/documents/{id}",
             get(document).patch(rename).delete(delete_document),
         )
-        .route("/api/v1/documents/{id}/content", get(document_content))
+        .layer(DefaultBodyLimit::max(SMALL_BODY))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.request_timeout,
+        ));
+    // Answered at once, then streamed for as long as the reader reads (the
+    // connection's idle limit stops a reader that stopped).
+    let streamed = Router::new()
+        .route("/api/v1/me/export", get(export))
+        .route("/api/v1/documents/{id}/content", get(document_content));
+    let bulk = Router::new()
+        // A university's whole roster: 60,000 rows are about 5 MB.
+        .route(
+            "/api/v1/org/roster",
+            post(import_roster).layer(DefaultBodyLimit::max(64 << 20)),
+        )
+        .route(
+            "/api/v1/org/deposits",
+            post(deposit).layer(DefaultBodyLimit::max(documents::MAX_DEPOSIT_BYTES)),
+        )
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            BULK_TIMEOUT,
+        ))
+        .route(
+            "/api/v1/documents",
+            post(upload).layer(DefaultBodyLimit::disable()),
+        );
+    small
+        .merge(streamed)
+        .merge(bulk)
         .layer(axum::middleware::map_response(crate::error::json_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::edge::every_request,
+        ))
         .with_state(state)
+}
+
+/// The client's `User-Agent`, to name its session.
+fn agent(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| crate::edge::truncate(v, 512))
 }
 
 fn bearer(parts: &Parts) -> ApiResult<String> {
@@ -135,7 +178,7 @@ impl FromRequestParts<AppState> for OrgAuth {
 /// A student's session.
 pub struct StudentAuth {
     account_id: i64,
-    token: String,
+    session: Current,
 }
 
 impl FromRequestParts<AppState> for StudentAuth {
@@ -143,8 +186,11 @@ impl FromRequestParts<AppState> for StudentAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
         let token = bearer(parts)?;
-        let account_id = accounts::authenticate(state, &token).await?;
-        Ok(StudentAuth { account_id, token })
+        let session = sessions::authenticate(state, &token).await?;
+        Ok(StudentAuth {
+            account_id: session.account_id,
+            session,
+        })
     }
 }
 
@@ -255,9 +301,10 @@ async fn known_deposits(
 #[utoipa::path(post, path = "/api/v1/activation/identify", tag = "finalisation", request_body = Identify, responses((status = 200, body = Identified), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn identify(
     State(state): State<AppState>,
+    Client(source): Client,
     Json(req): Json<Identify>,
 ) -> ApiResult<Json<Identified>> {
-    activation::identify(&state, &req).await.map(Json)
+    activation::identify(&state, source, &req).await.map(Json)
 }
 
 #[utoipa::path(post, path = "/api/v1/activation/email", tag = "finalisation", request_body = ChooseEmail, responses((status = 200, body = EmailCodeSent), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -281,24 +328,49 @@ async fn verify_email(
 #[utoipa::path(post, path = "/api/v1/activation/complete", tag = "finalisation", request_body = Complete, responses((status = 200, body = Session), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn complete(
     State(state): State<AppState>,
+    Client(source): Client,
+    headers: HeaderMap,
     Json(req): Json<Complete>,
 ) -> ApiResult<Json<Session>> {
-    activation::complete(&state, &req).await.map(Json)
+    activation::complete(&state, source, &req, agent(&headers))
+        .await
+        .map(Json)
 }
 
-#[utoipa::path(post, path = "/api/v1/session", tag = "student", request_body = SignIn, responses((status = 200, body = Session), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/session", tag = "student", request_body = SignIn, responses((status = 200, body = Session), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn sign_in(
     State(state): State<AppState>,
+    Client(source): Client,
+    headers: HeaderMap,
     Json(req): Json<SignIn>,
 ) -> ApiResult<Json<Session>> {
-    accounts::sign_in(&state, &req.email, &req.password)
+    accounts::sign_in(&state, source, &req.email, &req.password, agent(&headers))
         .await
         .map(Json)
 }
 
 #[utoipa::path(delete, path = "/api/v1/session", tag = "student", security(("bearer" = [])), responses((status = 204), (status = 401, body = ErrorBody)))]
 async fn sign_out(State(state): State<AppState>, auth: StudentAuth) -> ApiResult<StatusCode> {
-    accounts::sign_out(&state, &auth.token)
+    sessions::end(&state, &auth.session)
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/me/sessions", tag = "student", security(("bearer" = [])), responses((status = 200, body = Vec<SessionInfo>), (status = 401, body = ErrorBody)))]
+async fn list_sessions(
+    State(state): State<AppState>,
+    auth: StudentAuth,
+) -> ApiResult<Json<Vec<SessionInfo>>> {
+    sessions::list(&state, &auth.session).await.map(Json)
+}
+
+#[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "student", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn end_session(
+    State(state): State<AppState>,
+    auth: StudentAuth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    sessions::end_by_id(&state, auth.account_id, &id)
         .await
         .map(|()| StatusCode::NO_CONTENT)
 }
@@ -311,23 +383,26 @@ async fn me(State(state): State<AppState>, auth: StudentAuth) -> ApiResult<Json<
 #[utoipa::path(delete, path = "/api/v1/me", tag = "your data", security(("bearer" = [])), request_body = Erase, responses((status = 204), (status = 401, body = ErrorBody)))]
 async fn erase(
     State(state): State<AppState>,
+    Client(source): Client,
     auth: StudentAuth,
     Json(req): Json<Erase>,
 ) -> ApiResult<StatusCode> {
-    privacy::erase(&state, auth.account_id, &req.password)
+    privacy::erase(&state, source, auth.account_id, &req.password)
         .await
         .map(|()| StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/me/password", tag = "student", security(("bearer" = [])), request_body = ChangePassword, responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "student", security(("bearer" = [])), request_body = ChangePassword, responses((status = 204, description = "changed; every other session ended, the sign-in address told"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn change_password(
     State(state): State<AppState>,
+    Client(source): Client,
     auth: StudentAuth,
     Json(req): Json<ChangePassword>,
 ) -> ApiResult<StatusCode> {
     accounts::change_password(
         &state,
-        auth.account_id,
+        source,
+        &auth.session,
         &req.current_password,
         &req.new_password,
     )
@@ -346,13 +421,14 @@ async fn rectify(
         .map(Json)
 }
 
-#[utoipa::path(post, path = "/api/v1/me/email", tag = "your data", security(("bearer" = [])), request_body = ChangeEmail, responses((status = 202), (status = 409, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/me/email", tag = "your data", security(("bearer" = [])), request_body = ChangeEmail, responses((status = 202, description = "a code was sent to the new address (the same answer when another safe uses it)"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn change_email(
     State(state): State<AppState>,
+    Client(source): Client,
     auth: StudentAuth,
     Json(req): Json<ChangeEmail>,
 ) -> ApiResult<StatusCode> {
-    privacy::change_email(&state, auth.account_id, &req.email)
+    privacy::change_email(&state, source, auth.account_id, &req.email, &req.password)
         .await
         .map(|()| StatusCode::ACCEPTED)
 }
@@ -360,12 +436,24 @@ async fn change_email(
 #[utoipa::path(post, path = "/api/v1/me/email/confirm", tag = "your data", security(("bearer" = [])), request_body = ConfirmEmail, responses((status = 200, body = Me), (status = 409, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn confirm_email(
     State(state): State<AppState>,
+    Client(source): Client,
     auth: StudentAuth,
     Json(req): Json<ConfirmEmail>,
 ) -> ApiResult<Json<Me>> {
-    privacy::confirm_email(&state, auth.account_id, &req.code)
+    privacy::confirm_email(&state, source, auth.account_id, &req.code)
         .await
         .map(Json)
+}
+
+#[utoipa::path(post, path = "/api/v1/email-change/undo", tag = "your data", request_body = UndoEmailChange, responses((status = 204, description = "the old address signs in again; every session ended; choose a new password by reset"), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn undo_email_change(
+    State(state): State<AppState>,
+    Client(source): Client,
+    Json(req): Json<UndoEmailChange>,
+) -> ApiResult<StatusCode> {
+    privacy::undo_email_change(&state, source, &req.code)
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/v1/me/export", tag = "your data", security(("bearer" = [])), responses((status = 200, description = "tar archive: metadata.json and documents/", content_type = "application/x-tar"), (status = 401, body = ErrorBody)))]
@@ -387,9 +475,10 @@ async fn export(State(state): State<AppState>, auth: StudentAuth) -> ApiResult<R
 #[utoipa::path(post, path = "/api/v1/password-reset", tag = "student", request_body = RequestPasswordReset, responses((status = 202), (status = 429, body = ErrorBody)))]
 async fn request_reset(
     State(state): State<AppState>,
+    Client(source): Client,
     Json(req): Json<RequestPasswordReset>,
 ) -> ApiResult<StatusCode> {
-    accounts::request_reset(&state, &req.email)
+    accounts::request_reset(&state, source, &req.email)
         .await
         .map(|()| StatusCode::ACCEPTED)
 }
@@ -397,9 +486,10 @@ async fn request_reset(
 #[utoipa::path(post, path = "/api/v1/password-reset/confirm", tag = "student", request_body = ConfirmPasswordReset, responses((status = 204), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn confirm_reset(
     State(state): State<AppState>,
+    Client(source): Client,
     Json(req): Json<ConfirmPasswordReset>,
 ) -> ApiResult<StatusCode> {
-    accounts::confirm_reset(&state, &req.email, &req.code, &req.new_password)
+    accounts::confirm_reset(&state, source, &req.email, &req.code, &req.new_password)
         .await
         .map(|()| StatusCode::NO_CONTENT)
 }
@@ -407,9 +497,10 @@ async fn confirm_reset(
 #[utoipa::path(post, path = "/api/v1/support", tag = "student", request_body = SupportRequest, responses((status = 201, body = SupportTicket), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn support_request(
     State(state): State<AppState>,
+    Client(source): Client,
     Json(req): Json<SupportRequest>,
 ) -> ApiResult<(StatusCode, Json<SupportTicket>)> {
-    support::create(&state, &req)
+    support::create(&state, source, &req)
         .await
         .map(|t| (StatusCode::CREATED, Json(t)))
 }
@@ -417,9 +508,10 @@ async fn support_request(
 #[utoipa::path(post, path = "/api/v1/account-status", tag = "student", request_body = StatusQuery, responses((status = 200, body = Vec<AccountStatus>), (status = 429, body = ErrorBody)))]
 async fn account_status(
     State(state): State<AppState>,
+    Client(source): Client,
     Json(req): Json<StatusQuery>,
 ) -> ApiResult<Json<Vec<AccountStatus>>> {
-    support::own_status(&state, &req).await.map(Json)
+    support::own_status(&state, source, &req).await.map(Json)
 }
 
 #[utoipa::path(get, path = "/api/v1/organisations", tag = "student", security(("bearer" = [])), responses((status = 200, body = Vec<Organisation>), (status = 401, body = ErrorBody)))]
@@ -455,9 +547,21 @@ async fn upload(
     State(state): State<AppState>,
     auth: StudentAuth,
     Query(params): Query<UploadParams>,
+    headers: HeaderMap,
     body: axum::body::Body,
 ) -> ApiResult<(StatusCode, Json<DocumentInfo>)> {
-    let doc = documents::upload(&state, auth.account_id, &params, body.into_data_stream()).await?;
+    let length = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let doc = documents::upload(
+        &state,
+        auth.account_id,
+        &params,
+        length,
+        body.into_data_stream(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(doc)))
 }
 
@@ -490,36 +594,42 @@ async fn document_content(
     auth: StudentAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let (doc, stream) = documents::content(&state, auth.account_id, &id).await?;
-    let name: String = doc
-        .title
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let (doc, mut stream) = documents::content(&state, auth.account_id, &id).await?;
+    // The first bytes say what the file is: its type and its extension.
+    let first = match stream.next().await {
+        Some(chunk) => chunk.map_err(|e| ApiError::Internal(e.into()))?,
+        None => Bytes::new(),
+    };
+    let media = documents::media_type(&first);
+    let (ascii, utf8) = documents::download_name(&doc.title, media.map(|m| m.1));
+    let disposition = format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        percent_encode(&utf8)
+    );
+    let body = futures::stream::once(async move { Ok(first) }).chain(stream);
     Ok((
         [
             (
                 CONTENT_TYPE,
-                if doc.sealed {
-                    "application/pdf"
-                } else {
-                    "application/octet-stream"
-                }
-                .to_owned(),
+                media.map_or("application/octet-stream", |m| m.0).to_owned(),
             ),
             (CONTENT_LENGTH, doc.size.to_string()),
-            (
-                CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
+            (CONTENT_DISPOSITION, disposition),
         ],
-        axum::body::Body::from_stream(stream),
+        axum::body::Body::from_stream(body),
     )
         .into_response())
+}
+
+/// RFC 8187's encoding of a header parameter.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

@@ -1,14 +1,19 @@
 //! Support for a lost sign-in address (table `support_requests`), and the
 //! student's own status check.
 
-use coffre_api::{AccountState, AccountStatus, StatusQuery, SupportRequest, SupportTicket};
+use coffre_api::{AccountState, AccountStatus, Email, StatusQuery, SupportRequest, SupportTicket};
 
 use crate::db::col;
 use crate::error::{ApiError, ApiResult};
-use crate::orgs::{mask_email, valid_email};
+use crate::limits::{self, Source};
+use crate::orgs::mask_email;
 use crate::AppState;
 
-pub async fn create(state: &AppState, req: &SupportRequest) -> ApiResult<SupportTicket> {
+pub async fn create(
+    state: &AppState,
+    source: Source,
+    req: &SupportRequest,
+) -> ApiResult<SupportTicket> {
     let now = (state.clock)().0;
     let required = [
         &req.last_name,
@@ -26,30 +31,23 @@ pub async fn create(state: &AppState, req: &SupportRequest) -> ApiResult<Support
             "Give your last name, first name, birth date, university and student number.".into(),
         ));
     }
-    if req.possible_emails.is_empty()
-        || req.possible_emails.len() > 10
-        || !req
-            .possible_emails
-            .iter()
-            .all(|e| valid_email(&e.trim().to_ascii_lowercase()))
-    {
-        return Err(ApiError::Invalid(
-            "Give one to ten addresses you may have used.".into(),
-        ));
-    }
-    if !state.limits.allow(
-        &format!("support:{}", req.student_number.trim()),
-        5,
-        86_400,
-        now,
-    ) {
-        return Err(ApiError::TooManyAttempts);
-    }
     let emails: Vec<String> = req
         .possible_emails
         .iter()
-        .map(|e| e.trim().to_ascii_lowercase())
-        .collect();
+        .map(|e| Email::parse(e).map(Email::into_string))
+        .collect::<Result<_, _>>()
+        .ok()
+        .filter(|e: &Vec<String>| !e.is_empty() && e.len() <= 10)
+        .ok_or_else(|| ApiError::Invalid("Give one to ten addresses you may have used.".into()))?;
+    let from = source.key();
+    state
+        .limits
+        .check(&limits::SUPPORT_PER_SOURCE, &[&from], now)?;
+    state.limits.check(
+        &limits::SUPPORT_PER_PAIR,
+        &[req.student_number.trim(), &from],
+        now,
+    )?;
     let row = sqlx::query(
         "INSERT INTO support_requests (created_at, last_name, first_name, birth_date, university, student_number, \
          possible_emails, message) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -198,18 +196,31 @@ pub async fn statuses(
         .collect()
 }
 
-/// The student's own check (rate-limited): "not provisioned" when nothing
-/// matches.
-pub async fn own_status(state: &AppState, q: &StatusQuery) -> ApiResult<Vec<AccountStatus>> {
+/// The student's own check, limited per client and per student number
+/// and client: "not provisioned" when nothing matches.
+pub async fn own_status(
+    state: &AppState,
+    source: Source,
+    q: &StatusQuery,
+) -> ApiResult<Vec<AccountStatus>> {
     let now = (state.clock)().0;
-    if !state.limits.allow(
-        &format!("status:{}", q.student_number.trim()),
-        10,
-        3600,
-        now,
-    ) {
-        return Err(ApiError::TooManyAttempts);
+    if [&q.student_number, &q.last_name, &q.birth_date]
+        .iter()
+        .any(|f| f.len() > 200)
+    {
+        return Err(ApiError::Invalid(
+            "Give your student number, last name and birth date.".into(),
+        ));
     }
+    let from = source.key();
+    state
+        .limits
+        .check(&limits::STATUS_PER_SOURCE, &[&from], now)?;
+    state.limits.check(
+        &limits::STATUS_PER_PAIR,
+        &[q.student_number.trim(), &from],
+        now,
+    )?;
     let found = statuses(state, &q.student_number, &q.last_name, &q.birth_date).await?;
     if found.is_empty() {
         return Ok(vec![AccountStatus {

@@ -12,6 +12,7 @@ mod crash;
 mod interop;
 mod org;
 mod schemathesis;
+mod security;
 mod tsa_http;
 
 use std::ffi::OsStr;

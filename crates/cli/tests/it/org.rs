@@ -515,6 +515,7 @@ fn a_proxy_error_page_keeps_its_status() {
             status,
             code,
             message,
+            ..
         } => {
             assert_eq!(*status, 502);
             assert_eq!(*code, coffre_api::ErrorCode::Internal);

@@ -88,6 +88,7 @@ async fn passwords_support_and_status() {
         .unwrap();
 
         // Reset by e-mailed code: same answer for an unknown address.
+        let before = server.emails_to("lea@example.org").len();
         anon.request_password_reset(&RequestPasswordReset {
             email: "nobody@example.org".into(),
         })
@@ -98,7 +99,7 @@ async fn passwords_support_and_status() {
         })
         .await
         .unwrap();
-        let reset_code = server.emailed_code("lea@example.org");
+        let reset_code = server.wait_for_new_code("lea@example.org", before).await;
         let wrong = anon
             .confirm_password_reset(&ConfirmPasswordReset {
                 email: "lea@example.org".into(),
@@ -262,24 +263,45 @@ async fn export_rectify_and_erase() {
             "hugo@example.org",
         )
         .await;
-        let taken = lea
+        // The password is asked again; an address another safe uses gets
+        // the same answer (its owner is told, no code is sent).
+        let no_password = lea
             .change_email(&ChangeEmail {
-                email: "hugo@example.org".into(),
+                email: "lea.roux@example.net".into(),
+                password: "not my password".into(),
             })
             .await;
-        assert_eq!(code(&taken.unwrap_err()), ErrorCode::EmailInUse);
+        assert_eq!(code(&no_password.unwrap_err()), ErrorCode::Unauthorized);
         lea.change_email(&ChangeEmail {
-            email: "lea.roux@example.net".into(),
+            email: "hugo@example.org".into(),
+            password: "another passphrase".into(),
         })
         .await
         .unwrap();
-        let c = server.emailed_code("lea.roux@example.net");
+        let notice = server.nth_email("hugo@example.org", 2).await;
+        assert!(
+            notice.contains("nothing changed") && !notice.contains("code is"),
+            "{notice}"
+        );
+        lea.change_email(&ChangeEmail {
+            email: "lea.roux@example.net".into(),
+            password: "another passphrase".into(),
+        })
+        .await
+        .unwrap();
+        let c = server.wait_for_code("lea.roux@example.net", 1).await;
         assert_eq!(
             lea.confirm_email(&ConfirmEmail { code: c })
                 .await
                 .unwrap()
                 .email,
             "lea.roux@example.net"
+        );
+        // The old address is told, with a code that undoes the change.
+        let told = server.nth_email("lea@example.org", 2).await;
+        assert!(
+            told.contains("lea.roux@example.net") && told.contains("undo it within 7 days"),
+            "{told}"
         );
         let anon = server.client();
         anon.sign_in(&SignIn {

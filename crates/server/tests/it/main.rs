@@ -13,6 +13,7 @@ mod data;
 mod journey;
 mod mail;
 mod safe;
+mod security;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -86,37 +87,14 @@ impl TestServer {
         smtp_url: Option<String>,
     ) -> TestServer {
         let tmp = TempDir::new().unwrap();
-        let data_dir = tmp.path().join("data");
-        let unique = format!("{name}_{}", std::process::id());
-        let database_url = match &storage.postgres {
-            None => None,
-            Some(postgres) => {
-                let db = format!("t_{unique}_{}", storage.s3.is_some() as u8).to_lowercase();
-                create_postgres_db(postgres, &db).await;
-                let base = postgres.rsplit_once('/').unwrap().0;
-                Some(format!("{base}/{db}"))
-            }
-        };
-        let blob_url = match &storage.s3 {
-            None => None,
-            Some(s3) => {
-                let bucket = format!("b-{unique}-{}", storage.postgres.is_some() as u8)
-                    .to_lowercase()
-                    .replace('_', "-");
-                create_bucket(s3, &bucket).await;
-                Some(format!(
-                    "s3://{bucket}?endpoint={s3}&allow_http=true&region=us-east-1&access_key_id=test&secret_access_key=test"
-                ))
-            }
-        };
-        let config = ServerConfig {
-            data_dir: data_dir.clone(),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            database_url,
-            blob_url,
-            smtp_url,
-            orphan_grace: 3600,
-        };
+        let mut config = config_for(storage, &tmp, name).await;
+        config.smtp_url = smtp_url;
+        Self::start_with_config(config, tmp).await
+    }
+
+    /// With `config` as given (its data directory inside `tmp`).
+    pub async fn start_with_config(config: ServerConfig, tmp: TempDir) -> TestServer {
+        let data_dir = config.data_dir.clone();
         let now = Arc::new(AtomicI64::new(START));
         let clock_now = now.clone();
         let state = AppState::open(
@@ -127,8 +105,12 @@ impl TestServer {
         .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = coffre_server::router(state.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let served = state.clone();
+        tokio::spawn(async move {
+            coffre_server::serve_on(served, listener, &config, std::future::pending())
+                .await
+                .unwrap()
+        });
         TestServer {
             state,
             addr,
@@ -170,26 +152,69 @@ impl TestServer {
         self.now.fetch_add(seconds, Ordering::SeqCst);
     }
 
-    /// The 6-digit code in the newest e-mail to `to` in the outbox.
-    pub fn emailed_code(&self, to: &str) -> String {
+    /// Every e-mail to `to` in the outbox, oldest first.
+    pub fn emails_to(&self, to: &str) -> Vec<String> {
         let outbox = self.data_dir.join("outbox");
-        let mut newest: Option<(std::time::SystemTime, String)> = None;
+        let mut found: Vec<(std::time::SystemTime, String)> = Vec::new();
         for entry in std::fs::read_dir(&outbox).unwrap() {
             let path = entry.unwrap().path();
-            let text = std::fs::read_to_string(&path).unwrap();
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
             if !text.contains(&format!("To: {to}")) {
                 continue;
             }
-            let modified = path.metadata().unwrap().modified().unwrap();
-            if newest.as_ref().is_none_or(|(t, _)| modified >= *t) {
-                newest = Some((modified, text));
-            }
+            found.push((
+                path.metadata().unwrap().modified().unwrap(),
+                decode_body(&text),
+            ));
         }
-        let text = newest
-            .unwrap_or_else(|| panic!("no e-mail to {to} in {}", outbox.display()))
-            .1;
-        let at = text.find("code is: ").expect("a code line") + "code is: ".len();
-        text[at..at + 6].to_owned()
+        found.sort_by_key(|(t, _)| *t);
+        found.into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// Waits (up to 10 s: some e-mails leave after the answer) until `to`
+    /// has `count` e-mails, and returns the newest.
+    pub async fn nth_email(&self, to: &str, count: usize) -> String {
+        for _ in 0..200 {
+            let mails = self.emails_to(to);
+            if mails.len() >= count {
+                return mails[count - 1].clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no e-mail number {count} to {to}: {:?}", self.emails_to(to));
+    }
+
+    /// The 6-digit code in the newest e-mail to `to` in the outbox.
+    pub fn emailed_code(&self, to: &str) -> String {
+        let text = self
+            .emails_to(to)
+            .pop()
+            .unwrap_or_else(|| panic!("no e-mail to {to}"));
+        code_in(&text)
+    }
+
+    /// The code in e-mail number `count` to `to`, once it has arrived.
+    pub async fn wait_for_code(&self, to: &str, count: usize) -> String {
+        code_in(&self.nth_email(to, count).await)
+    }
+
+    /// The code of the first e-mail with one among those to `to` after the
+    /// first `since`, once it has arrived (others may arrive meanwhile).
+    pub async fn wait_for_new_code(&self, to: &str, since: usize) -> String {
+        for _ in 0..200 {
+            if let Some(m) = self
+                .emails_to(to)
+                .iter()
+                .skip(since)
+                .find(|m| m.contains("code is: "))
+            {
+                return code_in(m);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no new code to {to}: {:?}", self.emails_to(to));
     }
 
     /// Seals `pdf` with the organisation's key, B-LT, time-stamped by the
@@ -212,6 +237,95 @@ impl TestServer {
         )
         .unwrap()
     }
+}
+
+/// The configuration of a test server on `storage` (a fresh database and
+/// bucket named after `name`), its data in `tmp`.
+pub async fn config_for(storage: &Storage, tmp: &TempDir, name: &str) -> ServerConfig {
+    let data_dir = tmp.path().join("data");
+    let unique = format!("{name}_{}", std::process::id());
+    let database_url = match &storage.postgres {
+        None => None,
+        Some(postgres) => {
+            let db = format!("t_{unique}_{}", storage.s3.is_some() as u8)
+                .to_lowercase()
+                .replace('-', "_");
+            create_postgres_db(postgres, &db).await;
+            let base = postgres.rsplit_once('/').unwrap().0;
+            Some(format!("{base}/{db}"))
+        }
+    };
+    let blob_url = match &storage.s3 {
+        None => None,
+        Some(s3) => {
+            let bucket = format!("b-{unique}-{}", storage.postgres.is_some() as u8)
+                .to_lowercase()
+                .replace('_', "-");
+            create_bucket(s3, &bucket).await;
+            Some(format!(
+                "s3://{bucket}?endpoint={s3}&allow_http=true&region=us-east-1&access_key_id=test&secret_access_key=test"
+            ))
+        }
+    };
+    let mut config = ServerConfig::new(data_dir);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.database_url = database_url;
+    config.blob_url = blob_url;
+    // Tests name their clients with X-Forwarded-For.
+    config.trusted_proxies = vec!["127.0.0.1".into()];
+    config
+}
+
+fn code_in(text: &str) -> String {
+    let at = text.find("code is: ").expect("a code line") + "code is: ".len();
+    text[at..at + 6].to_owned()
+}
+
+/// An .eml's body as text (lettre writes non-ASCII bodies as
+/// quoted-printable or base64).
+fn decode_body(eml: &str) -> String {
+    let (head, body) = eml.split_once("\r\n\r\n").unwrap_or((eml, ""));
+    if head.contains("Content-Transfer-Encoding: quoted-printable") {
+        let joined = body.replace("=\r\n", "");
+        let mut out = Vec::new();
+        let bytes = joined.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'=' && i + 2 < bytes.len() {
+                if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        return format!("{head}\r\n\r\n{}", String::from_utf8_lossy(&out));
+    }
+    if head.contains("Content-Transfer-Encoding: base64") {
+        let clean: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+        if let Some(bytes) = base64_decode(&clean) {
+            return format!("{head}\r\n\r\n{}", String::from_utf8_lossy(&bytes));
+        }
+    }
+    eml.to_owned()
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let mut buf = 0u32;
+    let mut bits = 0;
+    for c in s.bytes().filter(|c| *c != b'=') {
+        buf = buf << 6 | ALPHABET.iter().position(|a| *a == c)? as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+        }
+    }
+    Some(out)
 }
 
 async fn create_postgres_db(url: &str, name: &str) {
