@@ -239,6 +239,99 @@ pub fn server() -> Result<()> {
     Ok(())
 }
 
+/// `cargo xtask bench abuse`: a release `coffre serve` under four kinds
+/// of abuse while a student lists her documents every 100 ms.
+pub fn abuse() -> Result<()> {
+    let root = root()?;
+    println!("== building coffre and the abuse_bench example (release)");
+    let coffre = build_coffre(&root, true)?;
+    let mut cmd = crate::cargo();
+    cmd.current_dir(&root).args([
+        "build",
+        "--release",
+        "-p",
+        "coffre-cli",
+        "--example",
+        "abuse_bench",
+    ]);
+    run(&mut cmd).context("building the abuse_bench example")?;
+    let bench = target_dir(&root)
+        .join("release")
+        .join("examples")
+        .join(crate::exe("abuse_bench"));
+    let work = target_dir(&root).join("bench-abuse");
+    println!("== running (about a minute)");
+    let out = output(
+        Command::new(&bench)
+            .arg("--coffre")
+            .arg(&coffre)
+            .arg("--work")
+            .arg(&work),
+    )?;
+    let field = |line: &str, name: &str| -> Result<String> {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .map(str::to_owned)
+            .with_context(|| format!("no {name}= in {line:?}"))
+    };
+    let num = |line: &str, name: &str| -> Result<f64> {
+        field(line, name)?
+            .parse()
+            .with_context(|| format!("{name} in {line:?}"))
+    };
+    let first = out.lines().next().context("no output")?;
+    let (start, fin) = (num(first, "start_rss_mb")?, num(first, "final_rss_mb")?);
+    let verdict = |ok: bool| if ok { "met" } else { "NOT MET" };
+    println!(
+        "
+coffre serve (release, SQLite) under abuse from loopback; a student lists every 100 ms
+"
+    );
+    println!(
+        "  {:<54} {:>9} {:>9} {:>8} {:>8} {:>7}",
+        "phase", "peak MB", "after MB", "p50 ms", "p99 ms", "errors"
+    );
+    let mut all_met = true;
+    for line in out.lines().filter(|l| l.starts_with("phase=")) {
+        let name = line.split_once("name=").map_or("", |(_, n)| n);
+        let (peak, p99, errors) = (
+            num(line, "peak_rss_mb")?,
+            num(line, "p99_ms")?,
+            num(line, "student_errors")?,
+        );
+        let met = peak <= 300.0 && p99 <= 250.0 && errors == 0.0;
+        all_met &= met;
+        println!(
+            "  {name:<54} {peak:>9.1} {:>9.1} {:>8.2} {p99:>8.2} {errors:>7}  {}",
+            num(line, "after_rss_mb")?,
+            num(line, "p50_ms")?,
+            verdict(met)
+        );
+        println!(
+            "      answered: {}",
+            field(line, "answers")?.replace(',', ", ")
+        );
+    }
+    let back = fin - start <= 50.0;
+    println!(
+        "
+  RSS at start {start:.1} MB, at the end {fin:.1} MB: {:+.1} MB (target: within 50 MB, {})",
+        fin - start,
+        verdict(back)
+    );
+    println!("  targets per phase: peak RSS <= 300 MB, student p99 <= 250 ms, no error answer to the student");
+    if let Some(e) = out
+        .lines()
+        .find_map(|l| l.strip_prefix("last_student_error="))
+    {
+        println!("  the student's last error: {e}");
+    }
+    if !(all_met && back) {
+        println!("  some targets were NOT MET");
+    }
+    Ok(())
+}
+
 #[derive(Debug)]
 struct Row {
     task: &'static str,

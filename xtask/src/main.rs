@@ -39,6 +39,9 @@ tasks:
                        every stored file checked with coffre verify, 20 with pyHanko
   bench server         sealed deposits per second over HTTP, Coffre list latency
                        with 10,000 documents, server memory during a 1 GB upload
+  bench abuse          a release server under sign-in floods, 2,000 idle connections
+                       and 1.9 MB fields while a student lists her documents: the
+                       server's peak and final RSS, the student's p50/p99
   help                 print this text
 ";
 
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
             None => return usage(),
         },
         ["bench", "server"] => bench::server(),
+        ["bench", "abuse"] => bench::abuse(),
         ["bench", "org", rest @ ..] => match parse_org_counts(rest) {
             Some((count, pg_count)) => bench_org::org(count, pg_count),
             None => return usage(),

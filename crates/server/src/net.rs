@@ -55,6 +55,16 @@ impl Default for ListenConfig {
 /// Below the process's open-file limit (raised to its hard limit first),
 /// with room for the database, blobs and spool files.
 pub fn default_max_connections() -> usize {
+    let soft = raise_open_file_limit();
+    usize::try_from(soft)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(256)
+        .clamp(16, 16_384)
+}
+
+/// Raises this process's soft limit on open files to its hard limit and
+/// returns it.
+pub fn raise_open_file_limit() -> u64 {
     #[cfg(unix)]
     {
         use rustix::process::{getrlimit, setrlimit, Resource};
@@ -65,13 +75,11 @@ pub fn default_max_connections() -> usize {
                 let _ = setrlimit(Resource::Nofile, limit);
             }
         }
-        let soft = getrlimit(Resource::Nofile).current.unwrap_or(1 << 20);
-        let soft = usize::try_from(soft).unwrap_or(usize::MAX);
-        soft.saturating_sub(256).clamp(16, 16_384)
+        getrlimit(Resource::Nofile).current.unwrap_or(1 << 20)
     }
     #[cfg(not(unix))]
     {
-        4096
+        4352
     }
 }
 
