@@ -165,22 +165,7 @@ pub fn seal(files: usize) -> Result<()> {
 /// local blobs) driven over loopback HTTP by the `server_bench` example.
 pub fn server() -> Result<()> {
     let root = root()?;
-    println!("== building coffre and the server_bench example (release)");
-    let coffre = build_coffre(&root, true)?;
-    let mut cmd = crate::cargo();
-    cmd.current_dir(&root).args([
-        "build",
-        "--release",
-        "-p",
-        "coffre-cli",
-        "--example",
-        "server_bench",
-    ]);
-    run(&mut cmd).context("building the server_bench example")?;
-    let bench = target_dir(&root)
-        .join("release")
-        .join("examples")
-        .join(crate::exe("server_bench"));
+    let (coffre, bench) = build_with_example(&root, "server_bench")?;
     let work = target_dir(&root).join("bench-server");
     println!("== running (2,000 deposits, 10,000 documents, a 1 GB upload)");
     let out = output(
@@ -239,26 +224,26 @@ pub fn server() -> Result<()> {
     Ok(())
 }
 
+/// Release builds of `coffre` and of coffre-cli's example `name`.
+fn build_with_example(root: &Path, name: &str) -> Result<(PathBuf, PathBuf)> {
+    println!("== building coffre and the {name} example (release)");
+    let coffre = build_coffre(root, true)?;
+    let mut cmd = crate::cargo();
+    cmd.current_dir(root)
+        .args(["build", "--release", "-p", "coffre-cli", "--example", name]);
+    run(&mut cmd).with_context(|| format!("building the {name} example"))?;
+    let bench = target_dir(root)
+        .join("release")
+        .join("examples")
+        .join(crate::exe(name));
+    Ok((coffre, bench))
+}
+
 /// `cargo xtask bench abuse`: a release `coffre serve` under four kinds
 /// of abuse while a student lists her documents every 100 ms.
 pub fn abuse() -> Result<()> {
     let root = root()?;
-    println!("== building coffre and the abuse_bench example (release)");
-    let coffre = build_coffre(&root, true)?;
-    let mut cmd = crate::cargo();
-    cmd.current_dir(&root).args([
-        "build",
-        "--release",
-        "-p",
-        "coffre-cli",
-        "--example",
-        "abuse_bench",
-    ]);
-    run(&mut cmd).context("building the abuse_bench example")?;
-    let bench = target_dir(&root)
-        .join("release")
-        .join("examples")
-        .join(crate::exe("abuse_bench"));
+    let (coffre, bench) = build_with_example(&root, "abuse_bench")?;
     let work = target_dir(&root).join("bench-abuse");
     println!("== running (about a minute)");
     let out = output(

@@ -14,21 +14,18 @@
 //! server's peak RSS and its RSS after, the student's p50/p99 and errors,
 //! and what the attacker was answered.
 
+#[path = "support/bench.rs"]
+mod bench;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use coffre_api::{
-    ChooseEmail, Complete, DocumentQuery, Identify, SafeChoice, UploadParams, VerifyEmail,
-};
+use bench::{rss_kb, Result};
+use coffre_api::{DocumentQuery, UploadParams};
 use futures::StreamExt;
-
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const PHASES: [&str; 4] = [
     "1,000 sign-ins to unknown addresses, 100 connections",
@@ -36,43 +33,6 @@ const PHASES: [&str; 4] = [
     "2,000 idle connections",
     "300 requests with 1.9 MB fields",
 ];
-
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
-fn start(coffre: &Path, data: &Path) -> Result<(Child, String)> {
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut child = Command::new(coffre)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--trusted-proxy",
-            "127.0.0.1",
-            "--data-dir",
-        ])
-        .arg(data)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
-    for line in lines.by_ref() {
-        if line?.contains("is listening") {
-            break;
-        }
-    }
-    std::thread::spawn(move || lines.for_each(drop));
-    Ok((child, format!("http://127.0.0.1:{port}")))
-}
 
 /// What the student saw, per phase (0: before any).
 #[derive(Default)]
@@ -83,69 +43,28 @@ struct Seen {
 }
 
 async fn a_student(coffre: &Path, data: &Path, url: &str) -> Result<coffre_api::Client> {
-    let out = Command::new(coffre)
-        .args([
-            "admin",
-            "org",
-            "create",
-            "--name",
-            "Université Abus",
-            "--domain",
-            "abus.example",
-            "--data-dir",
-        ])
-        .arg(data)
-        .arg("--out")
-        .arg(data.with_file_name("keys"))
-        .output()?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let api_key = stdout
-        .lines()
-        .find_map(|l| l.split("keep it secret): ").nth(1))
-        .ok_or("no API key")?
-        .trim()
-        .to_owned();
+    let api_key = bench::organisation(
+        coffre,
+        data,
+        &data.with_file_name("keys"),
+        "Université Abus",
+        "abus.example",
+    )?;
     let client = coffre_api::Client::new(url)?;
     let created = client
         .with_token(&api_key)
         .import_roster("A1,Roux,Léa,2004-01-01,lea@abus.example\n".into())
         .await?
         .created;
-    let who = client
-        .identify(&Identify {
-            student_number: "A1".into(),
-            activation_code: created[0].activation_code.clone(),
-        })
-        .await?;
-    let t = who.activation_token;
-    client
-        .choose_email(&ChooseEmail {
-            activation_token: t.clone(),
-            email: "lea@example.org".into(),
-        })
-        .await?;
-    let code = std::fs::read_dir(data.join("outbox"))?
-        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
-        .find_map(|text| {
-            text.find("code is: ")
-                .map(|at| text[at + 9..at + 15].to_owned())
-        })
-        .ok_or("no e-mail code")?;
-    client
-        .verify_email(&VerifyEmail {
-            activation_token: t.clone(),
-            code,
-        })
-        .await?;
-    let session = client
-        .complete(&Complete {
-            activation_token: t,
-            safe: SafeChoice::New {
-                password: "abuse benchmark passphrase".into(),
-            },
-        })
-        .await?;
-    let student = client.with_token(&session.token);
+    let student = bench::finalise(
+        &client,
+        data,
+        "A1",
+        &created[0].activation_code,
+        "lea@example.org",
+        "abuse benchmark passphrase",
+    )
+    .await?;
     for i in 0..50 {
         student
             .upload(
@@ -297,7 +216,7 @@ async fn main() -> Result<()> {
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
     let data = work.join("data");
-    let (mut server, url) = start(&coffre, &data)?;
+    let (mut server, url) = bench::start(&coffre, &data, &["--trusted-proxy", "127.0.0.1"])?;
     let pid = server.id();
     let addr = url.trim_start_matches("http://").to_owned();
     let student = a_student(&coffre, &data, &url).await?;

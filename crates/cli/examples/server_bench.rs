@@ -10,25 +10,20 @@
 //! 2. Coffre list latency (p50/p99) for a student with N documents;
 //! 3. the server's RSS growth while one student uploads a large file.
 
+#[path = "support/bench.rs"]
+mod bench;
 #[path = "../../seal/tests/support/sample.rs"]
 mod sample;
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use coffre_api::{
-    ChooseEmail, Complete, DepositParams, DocumentKind, DocumentQuery, Identify, SafeChoice,
-    UploadParams, VerifyEmail,
-};
+use bench::{rss_kb, Result};
+use coffre_api::{DepositParams, DocumentKind, DocumentQuery, UploadParams};
 use coffre_seal::{Certificate, Crl, Level, LocalTsa, SealConfig, SigningKey, UnixTime};
 use futures::StreamExt;
-
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 struct Args {
     coffre: PathBuf,
@@ -72,42 +67,6 @@ fn now() -> UnixTime {
     )
 }
 
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .map(str::to_owned)
-        })
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        .unwrap_or(0)
-}
-
-fn start(coffre: &Path, data: &Path) -> Result<(Child, String)> {
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut child = Command::new(coffre)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
-    for line in lines.by_ref() {
-        if line?.contains("is listening") {
-            break;
-        }
-    }
-    std::thread::spawn(move || lines.for_each(drop));
-    Ok((child, format!("http://127.0.0.1:{port}")))
-}
-
 fn read_pem(path: &Path) -> Result<String> {
     Ok(std::fs::read_to_string(path)?)
 }
@@ -118,33 +77,13 @@ async fn main() -> Result<()> {
     let _ = std::fs::remove_dir_all(&a.work);
     std::fs::create_dir_all(&a.work)?;
     let data = a.work.join("data");
-    let (mut server, url) = start(&a.coffre, &data)?;
+    let (mut server, url) = bench::start(&a.coffre, &data, &[])?;
     let pid = server.id();
 
     // The organisation, its keys, a roster.
     let keys = a.work.join("keys");
-    let out = Command::new(&a.coffre)
-        .args([
-            "admin",
-            "org",
-            "create",
-            "--name",
-            "Université Bench",
-            "--domain",
-            "bench.example",
-            "--data-dir",
-        ])
-        .arg(&data)
-        .arg("--out")
-        .arg(&keys)
-        .output()?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let api_key = stdout
-        .lines()
-        .find_map(|l| l.split("keep it secret): ").nth(1))
-        .ok_or("no API key")?
-        .trim()
-        .to_owned();
+    let api_key =
+        bench::organisation(&a.coffre, &data, &keys, "Université Bench", "bench.example")?;
     let client = coffre_api::Client::new(&url)?;
     let uni = client.with_token(&api_key);
     let mut roster = String::new();
@@ -226,41 +165,15 @@ async fn main() -> Result<()> {
     // 2. One student with many documents.
     eprintln!("== giving one student {} documents", a.documents);
     let first = &codes[0];
-    let who = client
-        .identify(&Identify {
-            student_number: first.student_number.clone(),
-            activation_code: first.activation_code.clone(),
-        })
-        .await?;
-    let t = who.activation_token;
-    client
-        .choose_email(&ChooseEmail {
-            activation_token: t.clone(),
-            email: "bench@example.org".into(),
-        })
-        .await?;
-    let code = std::fs::read_dir(data.join("outbox"))?
-        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
-        .find_map(|text| {
-            text.find("code is: ")
-                .map(|at| text[at + 9..at + 15].to_owned())
-        })
-        .ok_or("no e-mail code")?;
-    client
-        .verify_email(&VerifyEmail {
-            activation_token: t.clone(),
-            code,
-        })
-        .await?;
-    let session = client
-        .complete(&Complete {
-            activation_token: t,
-            safe: SafeChoice::New {
-                password: "benchmark passphrase".into(),
-            },
-        })
-        .await?;
-    let student = client.with_token(&session.token);
+    let student = bench::finalise(
+        &client,
+        &data,
+        &first.student_number,
+        &first.activation_code,
+        "bench@example.org",
+        "benchmark passphrase",
+    )
+    .await?;
     let have = student.documents(&DocumentQuery::default()).await?.total as usize;
     let uploads: Vec<_> = futures::stream::iter(have..a.documents)
         .map(|i| {

@@ -110,6 +110,23 @@ pub async fn sign_in(
     sessions::create(state, id, label).await
 }
 
+/// Whether a safe signs in with `email`.
+pub async fn has_safe(state: &AppState, email: &Email) -> ApiResult<bool> {
+    Ok(sqlx::query("SELECT id FROM accounts WHERE email = $1")
+        .bind(email.as_str())
+        .fetch_optional(&state.db.pool)
+        .await?
+        .is_some())
+}
+
+/// A write refused because another safe took the address meanwhile.
+pub fn address_taken(e: sqlx::Error) -> ApiError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::EmailInUse,
+        _ => e.into(),
+    }
+}
+
 /// The account's sign-in address.
 pub async fn email_of(state: &AppState, account_id: i64) -> ApiResult<String> {
     let row = sqlx::query("SELECT email FROM accounts WHERE id = $1")
@@ -218,11 +235,7 @@ pub async fn request_reset(state: &AppState, source: Source, email: &str) -> Api
     let later = state.clone();
     state.spawn_chore(async move {
         let state = &later;
-        let exists = sqlx::query("SELECT id FROM accounts WHERE email = $1")
-            .bind(email.as_str())
-            .fetch_optional(&state.db.pool)
-            .await?;
-        if exists.is_some() {
+        if has_safe(state, &email).await? {
             let code = codes::issue(state, "reset", email.as_str(), email.as_str()).await?;
             state
                 .mailer

@@ -308,10 +308,7 @@ pub async fn complete(
             .bind(now)
             .fetch_one(&state.db.pool)
             .await
-            .map_err(|e| match &e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::EmailInUse,
-                _ => e.into(),
-            })?;
+            .map_err(accounts::address_taken)?;
             col(&row, "id")?
         }
     };

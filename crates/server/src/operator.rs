@@ -192,7 +192,7 @@ fn create(dir: &Path, now: UnixTime, root_crl_days: i64) -> Result<SigningKey> {
         &tsa_key,
         &spec(Role::TimeStamping, "Coffre Time-Stamping Authority", 10),
     )?;
-    let root_crl = root_crl(&root, &root_key, now, root_crl_days)?;
+    let root_crl = empty_crl(&root, &root_key, now, root_crl_days)?;
     let files: [(&str, String); 6] = [
         ("ca.pem", ca.to_pem()),
         ("ca.key.pem", ca_key.to_pem()),
@@ -208,9 +208,10 @@ fn create(dir: &Path, now: UnixTime, root_crl_days: i64) -> Result<SigningKey> {
     Ok(root_key)
 }
 
-fn root_crl(root: &Certificate, key: &SigningKey, now: UnixTime, days: i64) -> Result<Crl> {
+/// A CRL revoking nothing, from an hour ago for `days`.
+fn empty_crl(issuer: &Certificate, key: &SigningKey, now: UnixTime, days: i64) -> Result<Crl> {
     Ok(pki::crl(
-        root,
+        issuer,
         key,
         &[],
         UnixTime(now.0 - 3600),
@@ -261,7 +262,7 @@ pub fn renew_root_crl(
         .with_context(|| format!("reading {}", dir.join("root.pem").display()))?;
     let root = Certificate::from_pem_chain(&root_pem)?.remove(0);
     let key = SigningKey::from_pem(root_key_pem).context("reading the root key")?;
-    let crl = root_crl(&root, &key, now, days)?;
+    let crl = empty_crl(&root, &key, now, days)?;
     anyhow::ensure!(
         crl.is_signed_by(&root),
         "this key is not the key of {}",
@@ -279,19 +280,7 @@ fn fresh_crl(path: &PathBuf, issuer: &Certificate, key: &SigningKey, now: UnixTi
             }
         }
     }
-    let crl = pki::crl(
-        issuer,
-        key,
-        &[],
-        UnixTime(now.0 - 3600),
-        UnixTime(now.0 + CRL_DAYS * 86_400),
-        now.0.max(1) as u64,
-    )?;
-    write_private(path, &crl.to_pem())?;
+    let crl = empty_crl(issuer, key, now, CRL_DAYS)?;
+    crate::private::write(path, crl.to_pem().as_bytes())?;
     Ok(crl)
-}
-
-/// Writes a file readable by its owner only (keys live here).
-fn write_private(path: &Path, text: &str) -> Result<()> {
-    crate::private::write(path, text.as_bytes())
 }

@@ -206,11 +206,7 @@ pub async fn change_email(
     let later = state.clone();
     state.spawn_chore(async move {
         let state = &later;
-        let taken = sqlx::query("SELECT id FROM accounts WHERE email = $1")
-            .bind(email.as_str())
-            .fetch_optional(&state.db.pool)
-            .await?;
-        if taken.is_some() {
+        if accounts::has_safe(state, &email).await? {
             state
                 .mailer
                 .send(
@@ -257,10 +253,7 @@ pub async fn confirm_email(
         .bind(account_id)
         .execute(&mut *tx)
         .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::EmailInUse,
-            _ => e.into(),
-        })?;
+        .map_err(accounts::address_taken)?;
     sqlx::query(
         "INSERT INTO email_changes (code_hash, account_id, old_email, new_email, changed_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -323,10 +316,7 @@ pub async fn undo_email_change(state: &AppState, source: Source, code: &str) -> 
         .bind(account_id)
         .execute(&mut *tx)
         .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::EmailInUse,
-            _ => e.into(),
-        })?;
+        .map_err(accounts::address_taken)?;
     for sql in [
         "DELETE FROM sessions WHERE account_id = $1",
         "DELETE FROM email_changes WHERE account_id = $1",
