@@ -485,6 +485,11 @@ impl Client {
         Self::json(self.request(Method::GET, "/api/v1/documents").query(q)).await
     }
 
+    /// The filters' choices, with counts.
+    pub async fn document_facets(&self) -> Result<DocumentFacets> {
+        self.get_json("/api/v1/documents/facets").await
+    }
+
     pub async fn document(&self, id: &str) -> Result<DocumentInfo> {
         self.get_json(&format!("/api/v1/documents/{id}")).await
     }

@@ -263,8 +263,37 @@ pub struct DocumentQuery {
     pub year: Option<String>,
     /// Words of the title.
     pub q: Option<String>,
+    /// Newest first unless told.
+    pub sort: Option<DocumentSort>,
     pub page: Option<u32>,
     pub per_page: Option<u32>,
+}
+
+/// How the Coffre list is ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentSort {
+    #[default]
+    Newest,
+    Oldest,
+    Title,
+}
+
+/// `GET /api/v1/documents/facets`: what the Coffre filters can offer, with
+/// how many of the safe's documents each has.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DocumentFacets {
+    pub organisations: Vec<Facet>,
+    pub kinds: Vec<Facet>,
+    pub years: Vec<Facet>,
+    /// The student's own files.
+    pub personal: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Facet {
+    pub value: String,
+    pub count: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -313,6 +342,11 @@ pub struct UploadParams {
 pub struct RenameDocument {
     pub title: String,
 }
+
+/// What a new password must be, as the server checks it: shown before the
+/// student types, not after.
+pub const PASSWORD_MIN_CHARS: usize = 10;
+pub const PASSWORD_MAX_BYTES: usize = 1024;
 
 /// `POST /api/v1/me/password`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -15,7 +15,8 @@ use crate::{codes, AppState};
 pub const QUOTA_BYTES: u64 = 3_000_000_000;
 
 pub fn check_new_password(password: &str) -> ApiResult<()> {
-    if password.chars().count() < 10 || password.len() > 1024 {
+    use coffre_api::{PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS};
+    if password.chars().count() < PASSWORD_MIN_CHARS || password.len() > PASSWORD_MAX_BYTES {
         return Err(ApiError::Invalid(
             "Choose a password of at least 10 characters (at most 1,024 bytes).".into(),
         ));

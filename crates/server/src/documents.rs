@@ -5,8 +5,8 @@ use bytes::Bytes;
 use std::collections::HashSet;
 
 use coffre_api::{
-    Deposit, DepositParams, DocumentInfo, DocumentKind, DocumentPage, DocumentQuery, KnownDeposit,
-    UploadParams,
+    Deposit, DepositParams, DocumentFacets, DocumentInfo, DocumentKind, DocumentPage,
+    DocumentQuery, DocumentSort, Facet, KnownDeposit, UploadParams,
 };
 
 use coffre_seal::Status;
@@ -221,9 +221,14 @@ pub async fn list(state: &AppState, account_id: i64, q: &DocumentQuery) -> ApiRe
     .bind(words.clone())
     .fetch_one(&state.db.pool)
     .await?;
+    let order = match q.sort.unwrap_or_default() {
+        DocumentSort::Newest => "d.created_at DESC, d.id",
+        DocumentSort::Oldest => "d.created_at ASC, d.id",
+        DocumentSort::Title => "LOWER(d.title), d.created_at DESC, d.id",
+    };
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM documents d LEFT JOIN organisations o ON o.id = d.org_id WHERE {filter} \
-         ORDER BY d.created_at DESC, d.id LIMIT $6 OFFSET $7"
+         ORDER BY {order} LIMIT $6 OFFSET $7"
     ))
     .bind(account_id)
     .bind(org)
@@ -239,6 +244,52 @@ pub async fn list(state: &AppState, account_id: i64, q: &DocumentQuery) -> ApiRe
         total: u64::try_from(col::<i64>(&total, "n")?).unwrap_or(0),
         page,
         per_page,
+    })
+}
+
+/// The Coffre filters' choices for this safe, with counts.
+pub async fn facets(state: &AppState, account_id: i64) -> ApiResult<DocumentFacets> {
+    let count = |sql: &'static str| {
+        let pool = state.db.pool.clone();
+        async move {
+            let rows = sqlx::query(sql).bind(account_id).fetch_all(&pool).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(Facet {
+                        value: col(r, "value")?,
+                        count: u64::try_from(col::<i64>(r, "n")?).unwrap_or(0),
+                    })
+                })
+                .collect::<ApiResult<Vec<Facet>>>()
+        }
+    };
+    let organisations = count(
+        "SELECT o.name AS value, COUNT(*) AS n FROM documents d JOIN organisations o ON o.id = d.org_id \
+         WHERE d.account_id = $1 GROUP BY o.name ORDER BY o.name",
+    )
+    .await?;
+    let kinds = count(
+        "SELECT d.kind AS value, COUNT(*) AS n FROM documents d WHERE d.account_id = $1 \
+         GROUP BY d.kind ORDER BY d.kind",
+    )
+    .await?;
+    let years = count(
+        "SELECT d.academic_year AS value, COUNT(*) AS n FROM documents d \
+         WHERE d.account_id = $1 AND d.academic_year IS NOT NULL \
+         GROUP BY d.academic_year ORDER BY d.academic_year DESC",
+    )
+    .await?;
+    let personal = sqlx::query(
+        "SELECT COUNT(*) AS n FROM documents WHERE account_id = $1 AND org_id IS NULL",
+    )
+    .bind(account_id)
+    .fetch_one(&state.db.pool)
+    .await?;
+    Ok(DocumentFacets {
+        organisations,
+        kinds,
+        years,
+        personal: u64::try_from(col::<i64>(&personal, "n")?).unwrap_or(0),
     })
 }
 

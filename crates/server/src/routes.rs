@@ -12,7 +12,8 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use coffre_api::{
     AccountStatus, ActivationCode, ChangeEmail, ChangePassword, ChooseEmail, Complete,
-    ConfirmEmail, ConfirmPasswordReset, Deposit, DepositParams, DocumentInfo, DocumentPage,
+    ConfirmEmail, ConfirmPasswordReset, Deposit, DepositParams, DocumentFacets, DocumentInfo,
+    DocumentPage,
     DocumentQuery, EmailCodeSent, Erase, ErrorBody, Identified, Identify, KnownDeposits, Me,
     Organisation, Rectify, RenameDocument, RequestPasswordReset, RosterImport, Session,
     SessionInfo, SignIn, StatusQuery, SupportRequest, SupportTicket, TrustMaterial,
@@ -37,7 +38,7 @@ const BULK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Coffre", description = "The Coffre safe service: organisations deposit sealed originals; students finalise, sign in and keep their documents."),
-    paths(timestamp, trust, known_deposits, import_roster, student_status, refuse_student, former_student, reissue_code, deposit, identify, choose_email, verify_email, complete, sign_in, sign_out, me, erase, change_password, rectify, change_email, confirm_email, undo_email_change, list_sessions, end_session, export, request_reset, confirm_reset, support_request, account_status, organisations, list_documents, document, upload, rename, delete_document, document_content),
+    paths(timestamp, trust, known_deposits, import_roster, student_status, refuse_student, former_student, reissue_code, deposit, identify, choose_email, verify_email, complete, sign_in, sign_out, me, erase, change_password, rectify, change_email, confirm_email, undo_email_change, list_sessions, end_session, export, request_reset, confirm_reset, support_request, account_status, organisations, list_documents, document_facets, document, upload, rename, delete_document, document_content),
     modifiers(&Bearer)
 )]
 pub struct ApiDoc;
@@ -101,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/account-status", post(account_status))
         .route("/api/v1/organisations", get(organisations))
         .route("/api/v1/documents", get(list_documents))
+        .route("/api/v1/documents/facets", get(document_facets))
         .route(
             "/api/v1/documents/{id}",
             get(document).patch(rename).delete(delete_document),
@@ -531,6 +533,14 @@ async fn list_documents(
     Query(q): Query<DocumentQuery>,
 ) -> ApiResult<Json<DocumentPage>> {
     documents::list(&state, auth.account_id, &q).await.map(Json)
+}
+
+#[utoipa::path(get, path = "/api/v1/documents/facets", tag = "documents", security(("bearer" = [])), responses((status = 200, body = DocumentFacets), (status = 401, body = ErrorBody)))]
+async fn document_facets(
+    State(state): State<AppState>,
+    auth: StudentAuth,
+) -> ApiResult<Json<DocumentFacets>> {
+    documents::facets(&state, auth.account_id).await.map(Json)
 }
 
 #[utoipa::path(get, path = "/api/v1/documents/{id}", tag = "documents", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = DocumentInfo), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
