@@ -6,9 +6,14 @@
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
 pub struct AppError {
     pub code: String,
     pub message: String,
+    /// Seconds to wait before trying again, when the server said.
+    pub retry_after: Option<u64>,
+    /// The server's id for the request, to quote to the help desk.
+    pub request_id: Option<String>,
 }
 
 /// The app's own codes, beside the server's.
@@ -37,6 +42,8 @@ impl AppError {
         AppError {
             code: code.to_owned(),
             message: message.into(),
+            retry_after: None,
+            request_id: None,
         }
     }
 
@@ -56,13 +63,23 @@ impl std::error::Error for AppError {}
 impl From<coffre_api::Error> for AppError {
     fn from(e: coffre_api::Error) -> AppError {
         match &e {
-            coffre_api::Error::Api { code, message, .. } => AppError::new(
-                match code {
-                    coffre_api::ErrorCode::Other(c) => c.as_str(),
-                    known => code_name(known),
-                },
-                message.clone(),
-            ),
+            coffre_api::Error::Api {
+                code,
+                message,
+                retry_after,
+                request_id,
+                ..
+            } => AppError {
+                retry_after: *retry_after,
+                request_id: request_id.clone(),
+                ..AppError::new(
+                    match code {
+                        coffre_api::ErrorCode::Other(c) => c.as_str(),
+                        known => code_name(known),
+                    },
+                    message.clone(),
+                )
+            },
             coffre_api::Error::Transport(_) => AppError::new(code::OFFLINE, e.to_string()),
             _ => AppError::new(code::INTERNAL, e.to_string()),
         }

@@ -149,7 +149,8 @@ impl App {
             Some(t) => Some(t),
             None => {
                 let vault = self.vault.clone();
-                let kept = blocking(move || vault.token(&server)).await?;
+                let kept =
+                    blocking(code::KEYRING_UNAVAILABLE, move || vault.token(&server)).await?;
                 kept.inspect(|t| *lock(&self.token) = Some(t.clone()))
             }
         };
@@ -288,14 +289,17 @@ impl App {
     async fn keep_session(&self, token: String) -> AppResult<()> {
         *lock(&self.token) = Some(token.clone());
         let (vault, server) = (self.vault.clone(), self.server_url());
-        blocking(move || vault.keep(&server, &token)).await
+        blocking(code::KEYRING_UNAVAILABLE, move || {
+            vault.keep(&server, &token)
+        })
+        .await
     }
 
     async fn forget_session(&self) -> AppResult<()> {
         *lock(&self.token) = None;
         lock(&self.recent).clear();
         let (vault, server) = (self.vault.clone(), self.server_url());
-        blocking(move || vault.forget(&server)).await
+        blocking(code::KEYRING_UNAVAILABLE, move || vault.forget(&server)).await
     }
 
     /// Ends the session on the server (when it can be reached) and here.
@@ -493,7 +497,7 @@ impl App {
     pub async fn save_document(&self, id: &str, path: &Path) -> AppResult<()> {
         let bytes = self.document_bytes(id).await?;
         let path = path.to_owned();
-        blocking(move || {
+        blocking(code::FILE, move || {
             std::fs::write(&path, bytes.as_slice())
                 .map_err(|e| format!("writing {}: {e}", path.display()))
         })
@@ -578,8 +582,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Runs a call that may block (the keyring, files) on a blocking thread.
-async fn blocking<T, F>(work: F) -> AppResult<T>
+/// Runs a call that may block (the keyring, files) on a blocking thread;
+/// its failure gets the code `failure`.
+async fn blocking<T, F>(failure: &'static str, work: F) -> AppResult<T>
 where
     F: FnOnce() -> Result<T, String> + Send + 'static,
     T: Send + 'static,
@@ -587,7 +592,7 @@ where
     tokio::task::spawn_blocking(work)
         .await
         .map_err(AppError::internal)?
-        .map_err(|e| AppError::new(code::KEYRING_UNAVAILABLE, e))
+        .map_err(|e| AppError::new(failure, e))
 }
 
 /// Now, from the system clock (the seal crate takes the time as given).
@@ -650,16 +655,17 @@ pub fn file_name(title: &str, ext: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
-    let clean = clean.trim_matches('.').chars().take(120).collect::<String>();
+    let clean = clean
+        .trim_matches('.')
+        .chars()
+        .take(120)
+        .collect::<String>();
     let clean = if clean.is_empty() {
         "document".to_owned()
     } else {
         clean
     };
-    if clean
-        .to_ascii_lowercase()
-        .ends_with(&format!(".{ext}"))
-    {
+    if clean.to_ascii_lowercase().ends_with(&format!(".{ext}")) {
         clean
     } else {
         format!("{clean}.{ext}")

@@ -36,12 +36,11 @@ pub fn check(pdf: &[u8], trust: &Trust, now: UnixTime) -> AppResult<SealView> {
     let status = report.status();
     // The signature that decides: the worst, the organisation's seal
     // before a later document time-stamp.
-    let Some(sig) = report.signatures.iter().max_by_key(|s| {
-        (
-            s.indication,
-            u8::from(s.kind == SignatureKind::Signature),
-        )
-    }) else {
+    let Some(sig) = report
+        .signatures
+        .iter()
+        .max_by_key(|s| (s.indication, u8::from(s.kind == SignatureKind::Signature)))
+    else {
         return Ok(empty(status.as_str()));
     };
     let verdict = match status {

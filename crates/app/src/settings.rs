@@ -89,7 +89,11 @@ mod tests {
             "http://127.0.0.1:8080"
         );
         for bad in ["coffre.example", "ftp://x.example", "", "https://"] {
-            assert_eq!(check_server_url(bad).unwrap_err().code, code::BAD_SERVER_URL, "{bad}");
+            assert_eq!(
+                check_server_url(bad).unwrap_err().code,
+                code::BAD_SERVER_URL,
+                "{bad}"
+            );
         }
     }
 

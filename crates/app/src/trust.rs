@@ -82,11 +82,7 @@ impl Trust {
     /// Takes what the server offers: its roots are pinned on first contact
     /// and must match afterwards (`trust_changed` otherwise, and nothing is
     /// changed); its CRLs replace the cached ones when the roots match.
-    pub fn update(
-        &mut self,
-        offered: &coffre_api::TrustMaterial,
-        now: UnixTime,
-    ) -> AppResult<()> {
+    pub fn update(&mut self, offered: &coffre_api::TrustMaterial, now: UnixTime) -> AppResult<()> {
         let mut roots = Vec::new();
         for pem in &offered.anchors {
             roots.extend(
@@ -100,7 +96,10 @@ impl Trust {
             std::fs::create_dir_all(&self.dir).map_err(file_error)?;
             let pem: String = roots.iter().map(Certificate::to_pem).collect();
             std::fs::write(self.dir.join("anchors.pem"), pem).map_err(file_error)?;
-            tracing::info!(roots = roots.len(), "pinned the server's root on first contact");
+            tracing::info!(
+                roots = roots.len(),
+                "pinned the server's root on first contact"
+            );
             self.pinned = roots;
         } else if roots.is_empty() || !roots.iter().all(known) {
             self.changed = true;

@@ -88,9 +88,13 @@ pub struct MeView {
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum SessionState {
     SignedOut,
-    SignedIn { me: MeView },
+    SignedIn {
+        me: MeView,
+    },
     /// A session is kept but the server cannot be reached to check it.
-    Offline { email: Option<String> },
+    Offline {
+        email: Option<String>,
+    },
 }
 
 /// What the server asks of a new password, shown before it is typed.
@@ -390,8 +394,8 @@ mod tests {
     /// `COFFRE_BLESS=1` it is rewritten.
     #[test]
     fn ui_bindings_are_current() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../ui/src/lib/bindings.ts");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/lib/bindings.ts");
         let want = typescript();
         if std::env::var("COFFRE_BLESS").as_deref() == Ok("1") {
             std::fs::write(&path, &want).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -279,12 +279,11 @@ pub async fn facets(state: &AppState, account_id: i64) -> ApiResult<DocumentFace
          GROUP BY d.academic_year ORDER BY d.academic_year DESC",
     )
     .await?;
-    let personal = sqlx::query(
-        "SELECT COUNT(*) AS n FROM documents WHERE account_id = $1 AND org_id IS NULL",
-    )
-    .bind(account_id)
-    .fetch_one(&state.db.pool)
-    .await?;
+    let personal =
+        sqlx::query("SELECT COUNT(*) AS n FROM documents WHERE account_id = $1 AND org_id IS NULL")
+            .bind(account_id)
+            .fetch_one(&state.db.pool)
+            .await?;
     Ok(DocumentFacets {
         organisations,
         kinds,

@@ -155,4 +155,12 @@ checkedAt: number,
  */
 details: Array<string>, };
 
-export type AppError = { code: string, message: string, };
+export type AppError = { code: string, message: string, 
+/**
+ * Seconds to wait before trying again, when the server said.
+ */
+retryAfter: number | null, 
+/**
+ * The server's id for the request, to quote to the help desk.
+ */
+requestId: string | null, };

@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use coffre_app::view::{
-    IdentifyArgs, KeyringState, ListArgs, SafeChoiceArgs, SessionState, Sort, StatusArgs,
-    Verdict,
+    IdentifyArgs, KeyringState, ListArgs, SafeChoiceArgs, SessionState, Sort, StatusArgs, Verdict,
 };
 use coffre_app::{App, AppConfig};
 use coffre_server::{AppState, ServerConfig};
@@ -132,11 +131,17 @@ async fn finalise_sign_in_list_and_validate_offline() {
         .await
         .unwrap_err();
     assert_eq!(institutional.code, "institutional_email");
-    let work = app.choose_email("camille@entreprise.example").await.unwrap();
+    let work = app
+        .choose_email("camille@entreprise.example")
+        .await
+        .unwrap();
     assert!(work.work_like);
     let sent = app.choose_email("camille@example.org").await.unwrap();
     assert!(!sent.work_like && sent.expires_in > 0);
-    assert_eq!(app.verify_email("000000").await.unwrap_err().code, "wrong_code");
+    assert_eq!(
+        app.verify_email("000000").await.unwrap_err().code,
+        "wrong_code"
+    );
     app.verify_email(&emailed_code(&demo.data, "camille@example.org"))
         .await
         .unwrap();
@@ -188,7 +193,10 @@ async fn finalise_sign_in_list_and_validate_offline() {
         .unwrap();
     assert_eq!(searched.total, 1);
     let facets = app.facets().await.unwrap();
-    assert_eq!(facets.organisations[0].value, coffre_server::demo::DEMO_UNIVERSITY);
+    assert_eq!(
+        facets.organisations[0].value,
+        coffre_server::demo::DEMO_UNIVERSITY
+    );
     assert_eq!(facets.organisations[0].count, 2);
     assert_eq!(facets.years[0].value, "2025-2026");
     let orgs = app.organisations().await.unwrap();
@@ -200,15 +208,15 @@ async fn finalise_sign_in_list_and_validate_offline() {
     let view = app.open_document(&doc.id, coffre_app::now()).await.unwrap();
     assert_eq!(view.seal.verdict, Verdict::Passed, "{:?}", view.seal);
     assert_eq!(view.seal.indication, "TOTAL_PASSED");
-    assert_eq!(view.seal.issuer.as_deref(), Some(coffre_server::demo::DEMO_UNIVERSITY));
+    assert_eq!(
+        view.seal.issuer.as_deref(),
+        Some(coffre_server::demo::DEMO_UNIVERSITY)
+    );
     assert!(view.seal.timestamped && !view.seal.changed_after_sealing);
     assert!(view.seal.revocation_date.is_some());
     let settings = app.settings();
     assert_eq!(settings.anchors.len(), 1);
-    assert_eq!(
-        settings.anchors[0].fingerprint.replace(' ', "").len(),
-        64
-    );
+    assert_eq!(settings.anchors[0].fingerprint.replace(' ', "").len(), 64);
     assert!(settings.crls_fetched_at.is_some());
 
     // Offline: the server gone, the same document still validates (the
@@ -221,9 +229,17 @@ async fn finalise_sign_in_list_and_validate_offline() {
     })
     .unwrap();
     offline_view.use_memory_only("tests");
-    assert_eq!(offline_view.settings().anchors.len(), 1, "the pin survives a restart");
     assert_eq!(
-        offline_view.sign_in("camille@example.org", "x").await.unwrap_err().code,
+        offline_view.settings().anchors.len(),
+        1,
+        "the pin survives a restart"
+    );
+    assert_eq!(
+        offline_view
+            .sign_in("camille@example.org", "x")
+            .await
+            .unwrap_err()
+            .code,
         "offline"
     );
 
@@ -257,7 +273,11 @@ async fn finalise_sign_in_list_and_validate_offline() {
         .await
         .unwrap();
     assert_eq!(status.len(), 1);
-    assert!(status[0].masked_email.as_deref().unwrap().ends_with("@example.org"));
+    assert!(status[0]
+        .masked_email
+        .as_deref()
+        .unwrap()
+        .ends_with("@example.org"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -316,7 +336,10 @@ async fn another_root_later_is_refused_never_taken() {
     let after = app.settings();
     assert!(after.trust_changed);
     assert_eq!(after.anchors.len(), 1);
-    assert_eq!(after.anchors[0].fingerprint, pinned, "the pinned root stays");
+    assert_eq!(
+        after.anchors[0].fingerprint, pinned,
+        "the pinned root stays"
+    );
     // A bundled root decides from the start.
     let bundled = std::fs::read_to_string(second.data.join("operator/root.pem")).unwrap();
     let dir2 = TempDir::new().unwrap();
@@ -327,7 +350,10 @@ async fn another_root_later_is_refused_never_taken() {
         user_agent: "Coffre desktop (tests)".into(),
     })
     .unwrap();
-    assert_eq!(shipped.refresh_trust().await.unwrap_err().code, "trust_changed");
+    assert_eq!(
+        shipped.refresh_trust().await.unwrap_err().code,
+        "trust_changed"
+    );
     assert_eq!(
         shipped.settings().anchors[0].source,
         coffre_app::view::AnchorSource::Bundled
