@@ -35,6 +35,28 @@ const DEBIAN_PACKAGES: [(&str, &[&str]); 2] = [
     ("libnss3-tools", &["certutil"]),
 ];
 
+/// Debian packages the desktop app needs to build (WebKitGTK and friends)
+/// and its WebDriver suite to run (a virtual display, a session bus, a
+/// real keyring, Debian's WebKitWebDriver); checked with dpkg.
+pub const DESKTOP_PACKAGES: [&str; 16] = [
+    "libwebkit2gtk-4.1-dev",
+    "build-essential",
+    "libssl-dev",
+    "libayatana-appindicator3-dev",
+    "librsvg2-dev",
+    "libxdo-dev",
+    "pkg-config",
+    "xvfb",
+    "xauth",
+    "webkit2gtk-driver",
+    "dbus-x11",
+    "at-spi2-core",
+    "gnome-keyring",
+    "libsecret-tools",
+    "keyutils",
+    "zbar-tools",
+];
+
 /// What `provision` installs and looks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -70,9 +92,10 @@ pub struct Tools {
 pub fn test() -> Result<()> {
     let root = root()?;
     let tools = provision(&root, Scope::ValidatorsAndServers)?;
+    // The app embeds the built UI: it comes first, with its own checks.
+    crate::desktop::build_ui(&root, true)?;
     let services = TestServices::start(&root, &tools)?;
 
-    println!("== running tests");
     let mut cmd = cargo();
     cmd.current_dir(&root)
         .args(["test", "--workspace", "--all-targets"]);
@@ -92,7 +115,55 @@ pub fn test() -> Result<()> {
         cmd.env("COFFRE_REQUIRE_EXTERNAL", "1");
     }
     cmd.envs(services.env());
-    let outcome = run(&mut cmd).context("tests failed");
+
+    // The desktop suite drives the app this build makes, inside a desktop
+    // session of its own (bus, keyring, display) that every test shares.
+    let webkit = crate::desktop::webkit_driver();
+    let outcome = match webkit
+        .filter(|_| cfg!(target_os = "linux") && crate::desktop::session_tools())
+    {
+        Some(webkit) => {
+            let driver = crate::desktop::tauri_driver(&root)?;
+            let target = target_dir(&root);
+            let screens = target.join("e2e-screens");
+            crate::fresh_dir(&screens)?;
+            cmd.env(
+                "COFFRE_E2E_APP",
+                target.join("debug").join(crate::exe("coffre-desktop")),
+            )
+            .env(
+                "COFFRE_E2E_COFFRE",
+                target.join("debug").join(crate::exe("coffre")),
+            )
+            .env("COFFRE_E2E_TAURI_DRIVER", &driver)
+            .env("COFFRE_E2E_WEBKIT_DRIVER", &webkit)
+            .env("COFFRE_E2E_SCREENS", &screens)
+            .env("COFFRE_REQUIRE_KEYRING", "1");
+            println!("== running tests (in a desktop session: D-Bus, gnome-keyring, Xvfb)");
+            let mut session = crate::desktop::in_session(&target.join("e2e-session"), &cmd)?;
+            let mut child = session
+                .spawn()
+                .with_context(|| format!("could not start `{}`", crate::show(&session)))?;
+            let pgid = child.id();
+            let status = child.wait();
+            crate::desktop::stop_group(pgid);
+            match status {
+                Ok(s) if s.success() => {
+                    println!("   screenshots of every screen: {}", screens.display());
+                    Ok(())
+                }
+                Ok(s) => Err(anyhow::anyhow!("tests failed ({s})")),
+                Err(e) => Err(anyhow::Error::new(e).context("waiting for the tests")),
+            }
+        }
+        None => {
+            println!(
+                "== running tests (skipping the desktop suite: it needs Linux with WebKitWebDriver, \
+                 dbus-run-session, xvfb-run and gnome-keyring)"
+            );
+            run(&mut cmd).context("tests failed")
+        }
+    };
     drop(services); // stops the servers, whether the tests passed or not
     outcome
 }
@@ -230,6 +301,9 @@ fn install(installer: &Installer, venv: &Path, scope: Scope) -> Result<()> {
         // /usr/lib/postgresql/<version>/bin, not on PATH.
         missing.push("postgresql");
     }
+    if servers {
+        missing.extend(DESKTOP_PACKAGES.iter().filter(|p| !dpkg_installed(p)));
+    }
     // Debian's python3 cannot make a venv until python3-venv is installed.
     let venv_ok = on_path("python3").is_some() && make_venv(venv).is_ok();
     if on_path("python3").is_none() {
@@ -294,7 +368,7 @@ fn apt(installer: &Installer, args: &[&str]) -> Command {
     cmd
 }
 
-fn dpkg_installed(package: &str) -> bool {
+pub fn dpkg_installed(package: &str) -> bool {
     output(Command::new("dpkg-query").args(["-W", "-f=${Status}", package]))
         .is_ok_and(|status| status.trim() == "install ok installed")
 }

@@ -7,6 +7,7 @@
 mod bench;
 mod bench_org;
 mod demo;
+mod desktop;
 mod external;
 mod fuzz;
 mod services;
@@ -22,12 +23,15 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  test                 install the external validators, PostgreSQL and an S3 server
-                       if missing (Linux with apt), start the servers on loopback,
-                       run every test of the workspace, then stop the servers
-  run                  build `coffre` and start the service on 127.0.0.1:8080 with a
-                       demo university, its students and their sealed transcripts
-                       (data in target/demo/data, kept between runs)
+  test                 install what is missing (Linux with apt: validators, PostgreSQL,
+                       an S3 server, WebKitGTK, Xvfb, gnome-keyring, tauri-driver, the
+                       UI's packages), check and build the UI, start the servers on
+                       loopback, run every test of the workspace (the desktop suite in
+                       a desktop session of its own), then stop the servers
+  run                  build the UI, `coffre` and the desktop app, start the service on a
+                       free loopback port with a demo university, its students and their
+                       sealed transcripts (data in target/demo/data, kept between runs),
+                       and open the app on it
   fuzz [--seconds N]   fuzz coffre_seal::validate for N seconds (default 600)
   bench seal [--files N]
                        seal and verify N transcripts (default 200) with coffre,
