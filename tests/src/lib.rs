@@ -174,6 +174,9 @@ impl Harness {
             "tauri:options".into(),
             serde_json::json!({ "application": self.app }),
         );
+        // The workspace's feature unification can turn on two of rustls's
+        // providers, and then it picks none: say which.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = ClientBuilder::rustls()?
             .capabilities(caps)
             .connect(&self.driver_url)

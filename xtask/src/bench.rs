@@ -241,6 +241,27 @@ fn build_with_example(root: &Path, name: &str) -> Result<(PathBuf, PathBuf)> {
 
 /// `cargo xtask bench abuse`: a release `coffre serve` under four kinds
 /// of abuse while a student lists her documents every 100 ms.
+/// Printable copies per second and their size (crates/print's example).
+pub fn print() -> Result<()> {
+    let root = root()?;
+    println!("== building the print benchmark (release)");
+    let status = crate::cargo()
+        .current_dir(&root)
+        .args([
+            "run",
+            "--release",
+            "--locked",
+            "-q",
+            "-p",
+            "coffre-print",
+            "--example",
+            "print_bench",
+        ])
+        .status()?;
+    anyhow::ensure!(status.success(), "the print benchmark failed");
+    Ok(())
+}
+
 pub fn abuse() -> Result<()> {
     let root = root()?;
     let (coffre, bench) = build_with_example(&root, "abuse_bench")?;

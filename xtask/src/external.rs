@@ -30,15 +30,20 @@ const API_FUZZER_PACKAGE: &str = "schemathesis==4.32.5";
 const SMTP_SERVER_PACKAGE: &str = "aiosmtpd==1.4.6";
 
 /// Debian packages and the programs each must put on PATH.
-const DEBIAN_PACKAGES: [(&str, &[&str]); 2] = [
-    ("poppler-utils", &["pdfsig", "pdftoppm"]),
+const DEBIAN_PACKAGES: [(&str, &[&str]); 3] = [
+    (
+        "poppler-utils",
+        &["pdfsig", "pdftoppm", "pdftotext", "pdftocairo"],
+    ),
     ("libnss3-tools", &["certutil"]),
+    // Reads the QR codes of printed copies back.
+    ("zbar-tools", &["zbarimg"]),
 ];
 
 /// Debian packages the desktop app needs to build (WebKitGTK and friends)
 /// and its WebDriver suite to run (a virtual display, a session bus, a
 /// real keyring, Debian's WebKitWebDriver); checked with dpkg.
-pub const DESKTOP_PACKAGES: [&str; 16] = [
+pub const DESKTOP_PACKAGES: [&str; 15] = [
     "libwebkit2gtk-4.1-dev",
     "build-essential",
     "libssl-dev",
@@ -54,7 +59,6 @@ pub const DESKTOP_PACKAGES: [&str; 16] = [
     "gnome-keyring",
     "libsecret-tools",
     "keyutils",
-    "zbar-tools",
 ];
 
 /// What `provision` installs and looks for.

@@ -41,6 +41,8 @@ tasks:
                        and deposited with coffre org deposit into a fresh coffre serve
                        on SQLite, then M (default 5,000) on a throwaway PostgreSQL;
                        every stored file checked with coffre verify, 20 with pyHanko
+  bench print          printable copies of a sealed transcript per second on one core,
+                       the copy's size, beside pdftocairo rewriting the same file
   bench server         sealed deposits per second over HTTP, Coffre list latency
                        with 10,000 documents, server memory during a 1 GB upload
   bench abuse          a release server under sign-in floods, 2,000 idle connections
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
             None => return usage(),
         },
         ["bench", "server"] => bench::server(),
+        ["bench", "print"] => bench::print(),
         ["bench", "abuse"] => bench::abuse(),
         ["bench", "org", rest @ ..] => match parse_org_counts(rest) {
             Some((count, pg_count)) => bench_org::org(count, pg_count),

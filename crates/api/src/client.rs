@@ -490,6 +490,13 @@ impl Client {
         self.get_json("/api/v1/documents/facets").await
     }
 
+    /// The operator's attestation of a deposited document, for its copy's
+    /// QR code.
+    pub async fn document_attestation(&self, id: &str) -> Result<DocumentAttestation> {
+        self.get_json(&format!("/api/v1/documents/{id}/attestation"))
+            .await
+    }
+
     pub async fn document(&self, id: &str) -> Result<DocumentInfo> {
         self.get_json(&format!("/api/v1/documents/{id}")).await
     }

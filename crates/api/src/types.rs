@@ -23,6 +23,21 @@ pub struct TrustMaterial {
     pub anchors: Vec<String>,
     /// PEM CRLs of the operator's CAs.
     pub crls: Vec<String>,
+    /// PEM: the operator's attestation certificates (the keys that sign
+    /// the QR codes of printed copies), then the CA certificates between
+    /// them and a root.
+    #[serde(default)]
+    pub attestation: Vec<String>,
+}
+
+/// `GET /api/v1/documents/{id}/attestation`: the operator's signed
+/// statement about a deposited original, as a printed copy's QR code
+/// carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DocumentAttestation {
+    /// The QR code's text: a URL on the operator's server that carries the
+    /// signed statement itself.
+    pub text: String,
 }
 
 // ---- Organisation API (Authorization: Bearer <organisation API key>) ------

@@ -12,8 +12,7 @@
 
 #[path = "support/bench.rs"]
 mod bench;
-#[path = "../../seal/tests/support/sample.rs"]
-mod sample;
+use coffre_print::sample;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -6,6 +6,7 @@ mod deposit;
 mod files;
 mod org_cmd;
 mod pki_cmd;
+mod print_cmd;
 mod seal_cmd;
 mod serve_cmd;
 mod term;
@@ -32,6 +33,11 @@ enum Command {
     Seal(seal_cmd::Args),
     /// Verify the seals of PDF documents, offline
     Verify(verify_cmd::Args),
+    /// A printable copy of a sealed PDF: its pages marked COPIE, then a
+    /// certificate of originality with a QR code anyone can check
+    Print(print_cmd::PrintArgs),
+    /// Check a printed copy's QR code (its text or a scan), offline
+    CheckCopy(print_cmd::CheckArgs),
     /// The university's side: rosters, deposits, statuses
     Org(org_cmd::Args),
     /// Run the safe service (SQLite and a local folder unless told otherwise)
@@ -64,6 +70,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Seal(args) => seal_cmd::run(args),
         Command::Verify(args) => verify_cmd::run(args),
+        Command::Print(args) => print_cmd::print(args),
+        Command::CheckCopy(args) => print_cmd::check(args),
         Command::Pki { command } => pki_cmd::run(command),
         Command::Serve(args) => serve_cmd::serve(args),
         Command::Org(args) => org_cmd::run(args),

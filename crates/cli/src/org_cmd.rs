@@ -11,8 +11,7 @@ use coffre_api::{AccountState, AccountStatus, Client};
 use crate::term::printable;
 
 // Sample documents until crates/print draws real ones.
-#[path = "../../seal/tests/support/sample.rs"]
-mod sample;
+use coffre_print::sample;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

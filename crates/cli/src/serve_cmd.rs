@@ -71,6 +71,10 @@ pub struct ServeArgs {
     /// X-Forwarded-For and X-Forwarded-Proto are believed; repeatable
     #[arg(long = "trusted-proxy")]
     trusted_proxies: Vec<String>,
+    /// The address people reach this service at (https://coffre.example):
+    /// printed copies' QR codes point there (default: http:// and --listen)
+    #[arg(long, env = "COFFRE_PUBLIC_URL")]
+    public_url: Option<String>,
     /// Connections open at once (default: below the open-file limit)
     #[arg(long)]
     max_connections: Option<usize>,
@@ -200,6 +204,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
     runtime()?.block_on(async {
         let mut config = args.storage.config(args.listen);
         config.trusted_proxies = args.trusted_proxies.clone();
+        config.public_url = args.public_url.clone();
         if let Some(max) = args.max_connections {
             config.listen_config.max_connections = max;
         }

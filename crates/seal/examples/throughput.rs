@@ -14,8 +14,7 @@
 //! `docs_per_s=<float>`. `--verify` fails unless every file is TOTAL_PASSED:
 //! a fast "no" is no benchmark.
 
-#[path = "../tests/support/sample.rs"]
-mod sample;
+use coffre_print::sample;
 
 use std::error::Error;
 use std::fs;

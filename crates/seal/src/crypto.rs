@@ -228,6 +228,13 @@ impl SigningKey {
         self.pair.public_key().as_ref()
     }
 
+    /// ECDSA-SHA256 over `msg` in the fixed `r ‖ s` form of COSE's ES256:
+    /// 64 bytes.
+    pub fn sign_es256(&self, msg: &[u8]) -> Result<[u8; 64], Error> {
+        let der = self.sign(msg)?;
+        der_ecdsa_to_fixed(&der).ok_or(Error::BadKey("signing failed"))
+    }
+
     /// ECDSA-SHA256 over `msg`, DER-encoded.
     pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, Error> {
         let rng = ring::rand::SystemRandom::new();
@@ -240,6 +247,36 @@ impl SigningKey {
     pub(crate) fn signature_algorithm(&self) -> ObjectIdentifier {
         oid::ECDSA_SHA256
     }
+}
+
+/// `SEQUENCE { INTEGER r, INTEGER s }` to `r ‖ s`, each on 32 bytes.
+fn der_ecdsa_to_fixed(der: &[u8]) -> Option<[u8; 64]> {
+    // Short lengths only: a P-256 signature is at most 72 bytes.
+    let (&tag, rest) = der.split_first()?;
+    let (&len, mut body) = rest.split_first()?;
+    if tag != 0x30 || usize::from(len) != body.len() {
+        return None;
+    }
+    let mut out = [0u8; 64];
+    for half in out.chunks_mut(32) {
+        let (&tag, rest) = body.split_first()?;
+        let (&len, rest) = rest.split_first()?;
+        let len = usize::from(len);
+        if tag != 0x02 || len > rest.len() {
+            return None;
+        }
+        let (int, after) = rest.split_at(len);
+        let int = match int {
+            [0, tail @ ..] => tail,
+            _ => int,
+        };
+        if int.len() > 32 {
+            return None;
+        }
+        half[32 - int.len()..].copy_from_slice(int);
+        body = after;
+    }
+    body.is_empty().then_some(out)
 }
 
 /// Wraps a SEC1 key in a PKCS#8 document (RFC 5915 §1).
@@ -417,6 +454,26 @@ impl Certificate {
 
     pub(crate) fn spki(&self) -> &spki::SubjectPublicKeyInfoOwned {
         &self.0.x509.tbs_certificate.subject_public_key_info
+    }
+
+    /// Checks an ECDSA P-256 / SHA-256 signature in the fixed `r ‖ s` form
+    /// (COSE's ES256, JOSE's) over `msg` with this certificate's key.
+    pub fn verify_es256(&self, msg: &[u8], signature: &[u8]) -> bool {
+        let spki = self.spki();
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+        if spki.algorithm.oid != oid::EC_PUBLIC_KEY || curve != Some(oid::P256) {
+            return false;
+        }
+        sig::UnparsedPublicKey::new(
+            &sig::ECDSA_P256_SHA256_FIXED,
+            spki.subject_public_key.raw_bytes(),
+        )
+        .verify(msg, signature)
+        .is_ok()
     }
 
     /// Checks that `issuer` signed this certificate.

@@ -26,6 +26,6 @@ pub use error::Error;
 pub use seal::{seal, Level, SealConfig};
 pub use tsa::{request as timestamp_request, token_from_response, LocalTsa, TimeStamper};
 pub use validate::{
-    validate, Indication, Report, SignatureKind, SignatureReport, Signer, Status, SubIndication,
-    Timestamp, ValidationConfig,
+    check_certificate, validate, CertificateCheck, Indication, Report, SignatureKind,
+    SignatureReport, Signer, Status, SubIndication, Timestamp, ValidationConfig,
 };

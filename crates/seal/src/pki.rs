@@ -19,6 +19,8 @@ pub enum Role {
     Seal,
     /// A time-stamping authority (RFC 3161).
     TimeStamping,
+    /// The operator's key that signs the attestations printed on copies.
+    Attestation,
 }
 
 /// The subject and validity of a certificate to issue.
@@ -229,6 +231,10 @@ fn params(spec: &CertSpec) -> Result<CertificateParams, Error> {
                 KeyUsagePurpose::DigitalSignature,
                 KeyUsagePurpose::ContentCommitment,
             ];
+        }
+        Role::Attestation => {
+            p.is_ca = IsCa::ExplicitNoCa;
+            p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         }
         Role::TimeStamping => {
             p.is_ca = IsCa::ExplicitNoCa;

@@ -329,6 +329,49 @@ pub(crate) fn signature_fields(doc: &Document<'_>) -> Result<Vec<SigField>, Erro
     Ok(out)
 }
 
+/// A signing certificate that chains to an anchor of `cfg` at `at`.
+#[derive(Clone, Debug)]
+pub struct CertificateCheck {
+    /// Leaf first, trust anchor last.
+    pub chain: Vec<Certificate>,
+    /// Every certificate below the anchor had a CRL from its issuer.
+    pub revocation_checked: bool,
+    /// When a certificate of the chain was revoked, if one was.
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// Checks a signing certificate on its own (for signatures that are not
+/// PDF seals, such as a copy's attestation): a path to one of `cfg`'s
+/// anchors through `carried`, each certificate valid at `at`, CA
+/// constraints and key usage, and revocation from `cfg`'s CRLs. The error
+/// says why in plain English.
+pub fn check_certificate(
+    leaf: &Certificate,
+    carried: &[Certificate],
+    cfg: &ValidationConfig,
+    at: UnixTime,
+) -> Result<CertificateCheck, &'static str> {
+    let ok = path::validate_path(
+        leaf,
+        carried,
+        &diff::DssMaterial::default(),
+        cfg,
+        at,
+        Purpose::Signing,
+    )
+    .map_err(|p| match p {
+        PathProblem::NoChain => "the certificate does not chain to a trusted root",
+        PathProblem::Expired => "a certificate of the chain had expired",
+        PathProblem::NotYetValid => "a certificate of the chain was not yet valid",
+        PathProblem::Constraints(why) => why,
+    })?;
+    Ok(CertificateCheck {
+        chain: ok.chain,
+        revocation_checked: ok.revocation_checked,
+        revoked_at: ok.revoked_at,
+    })
+}
+
 /// Validates every signature of `pdf`. `Err` only when the bytes are not a
 /// PDF at all; anything wrong with a signature is in the report.
 pub fn validate(pdf: &[u8], cfg: &ValidationConfig) -> Result<Report, Error> {

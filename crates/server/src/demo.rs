@@ -10,8 +10,7 @@ use coffre_seal::{Level, SealConfig};
 use crate::{documents, orgs, AppState};
 
 // Sample documents until crates/print makes real ones.
-#[path = "../../seal/tests/support/sample.rs"]
-mod sample;
+use coffre_print::sample;
 
 pub const DEMO_UNIVERSITY: &str = "Université Démo";
 
@@ -117,8 +116,12 @@ pub async fn seed(state: &AppState) -> Result<Demo> {
                 "Attestation de réussite / Certificate of achievement 2025-2026",
             ),
         ] {
-            let pdf =
-                sample::transcript_pdf(i as u64 * 2 + kind as u64, &format!("{first} {last}"));
+            let seed = i as u64 * 2 + kind as u64;
+            let name = format!("{first} {last}");
+            let pdf = match kind {
+                DocumentKind::CertificateOfAchievement => sample::certificate_pdf(seed, &name),
+                _ => sample::transcript_pdf(seed, &name),
+            };
             let sealed = coffre_seal::seal(&pdf, &cfg)?;
             let params = DepositParams {
                 student_number: (*number).to_owned(),

@@ -853,3 +853,56 @@ pub async fn known_deposits(
     }
     Ok(known)
 }
+
+/// The operator's attestation of one of the student's deposited
+/// documents: the QR text of its printed copies.
+pub async fn attestation(
+    state: &AppState,
+    account_id: i64,
+    id: &str,
+) -> ApiResult<coffre_api::DocumentAttestation> {
+    let row = sqlx::query(
+        "SELECT d.title, d.kind, d.academic_year, d.sha256, d.created_at, o.name AS org, \
+                e.first_name, e.last_name \
+         FROM documents d LEFT JOIN organisations o ON o.id = d.org_id \
+         LEFT JOIN enrolments e ON e.id = d.enrolment_id \
+         WHERE d.id = $1 AND d.account_id = $2",
+    )
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(&state.db.pool)
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    let Some(issuer) = col::<Option<String>>(&row, "org")? else {
+        return Err(ApiError::NotAttested);
+    };
+    let digest: String = col(&row, "sha256")?;
+    let mut sha256 = [0u8; 32];
+    for (i, b) in sha256.iter_mut().enumerate() {
+        *b = digest
+            .get(i * 2..i * 2 + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("document {id}: bad sha256")))?;
+    }
+    let first: Option<String> = col(&row, "first_name")?;
+    let last: Option<String> = col(&row, "last_name")?;
+    let student = format!("{} {}", first.unwrap_or_default(), last.unwrap_or_default())
+        .trim()
+        .to_owned();
+    let statement = coffre_print::attestation::Statement {
+        issuer,
+        student,
+        title: col(&row, "title")?,
+        kind: col(&row, "kind")?,
+        year: col(&row, "academic_year")?,
+        sha256,
+        deposited_at: coffre_seal::UnixTime(col(&row, "created_at")?),
+        document_id: id.to_owned(),
+        issued_at: (state.clock)(),
+    };
+    let text = state
+        .operator
+        .attest(&statement, &state.public_url)
+        .map_err(ApiError::Internal)?;
+    Ok(coffre_api::DocumentAttestation { text })
+}

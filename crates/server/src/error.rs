@@ -51,6 +51,9 @@ pub enum ApiError {
     QuotaExceeded,
     /// Only PDF, PNG and JPEG files can be kept.
     UnsupportedType,
+    /// The student's own file: only an organisation's deposit has an
+    /// attestation.
+    NotAttested,
     /// The mail server could not take the message; nothing else failed.
     MailUnavailable(anyhow::Error),
     Internal(anyhow::Error),
@@ -79,6 +82,7 @@ impl ApiError {
             TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", "The request is too large.".into()),
             QuotaExceeded => (StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded", "Your safe has no room left for this file: delete some of your own files first.".into()),
             UnsupportedType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_type", "Only PDF, PNG and JPEG files can be kept in the safe.".into()),
+            NotAttested => (StatusCode::CONFLICT, "not_attested", "This is one of your own files: only documents an organisation deposited have the operator's attestation. Its printed copy's QR code carries its SHA-256 instead.".into()),
             MailUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "mail_unavailable", "We could not send the e-mail just now. Try again in a few minutes. / L'e-mail n'a pas pu être envoyé : réessayez dans quelques minutes.".into()),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side; nothing was changed. Try again.".into()),
         }

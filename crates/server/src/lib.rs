@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod activation;
 pub mod blobs;
 pub mod codes;
+pub mod copy_page;
 pub mod db;
 pub mod demo;
 pub mod documents;
@@ -63,6 +64,10 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Room for each safe's personal files.
     pub quota_bytes: u64,
+    /// The address people reach this service at (`https://coffre.example`):
+    /// printed copies' QR codes point there. Default: `http://` and the
+    /// listening address.
+    pub public_url: Option<String>,
 }
 
 impl ServerConfig {
@@ -81,6 +86,7 @@ impl ServerConfig {
             listen_config: net::ListenConfig::default(),
             request_timeout: Duration::from_secs(30),
             quota_bytes: accounts::QUOTA_BYTES,
+            public_url: None,
         }
     }
 }
@@ -110,6 +116,8 @@ pub struct Stores {
     pub trusted_proxies: edge::TrustedProxies,
     pub request_timeout: Duration,
     pub quota_bytes: u64,
+    /// Where printed copies' QR codes point, without a trailing slash.
+    pub public_url: String,
     /// Work done after its request was answered ([`AppState::spawn_chore`]).
     chores: Arc<tokio::sync::Semaphore>,
     /// Uploads are spooled here while they are hashed.
@@ -197,6 +205,12 @@ impl AppState {
             trusted_proxies: edge::TrustedProxies::parse(&config.trusted_proxies)?,
             request_timeout: config.request_timeout,
             quota_bytes: config.quota_bytes,
+            public_url: config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", config.listen))
+                .trim_end_matches('/')
+                .to_owned(),
             chores: Arc::new(tokio::sync::Semaphore::new(CHORES)),
             tmp_dir,
             _lock: lock,

@@ -28,6 +28,10 @@ pub struct Operator {
     ca_key: SigningKey,
     crls: Vec<Crl>,
     pub tsa: LocalTsa,
+    /// Signs the attestations that printed copies carry in their QR code;
+    /// certified by the seal CA, under the root.
+    attestation_key: SigningKey,
+    attestation: Certificate,
     /// Shared by every deposit's validation, so the operator's certificate
     /// and CRL signatures are verified once, not once per deposit.
     validation: ValidationConfig,
@@ -100,6 +104,7 @@ impl Operator {
             vec![tsa_cert, ca.clone(), root.clone()],
             move || clock(),
         )?;
+        let (attestation_key, attestation) = attestation_key(&dir, &ca, &ca_key, now)?;
         let validation = ValidationConfig::new(vec![root.clone()], crls.clone(), now);
         let operator = Operator {
             root,
@@ -107,6 +112,8 @@ impl Operator {
             ca_key,
             crls,
             tsa,
+            attestation_key,
+            attestation,
             validation,
         };
         operator.warn_if_stale(now);
@@ -151,6 +158,26 @@ impl Operator {
 
     pub fn root(&self) -> &Certificate {
         &self.root
+    }
+
+    /// The attestation certificate, then the CA between it and the root.
+    pub fn attestation_chain(&self) -> [&Certificate; 2] {
+        [&self.attestation, &self.ca]
+    }
+
+    /// Signs a statement about a deposited original: the QR text of its
+    /// printed copies, a URL under `public_url`.
+    pub fn attest(
+        &self,
+        statement: &coffre_print::attestation::Statement,
+        public_url: &str,
+    ) -> Result<String> {
+        Ok(coffre_print::attestation::sign(
+            statement,
+            &self.attestation_key,
+            &self.attestation,
+            public_url,
+        )?)
     }
 
     pub fn crls(&self) -> &[Crl] {
@@ -206,6 +233,52 @@ fn create(dir: &Path, now: UnixTime, root_crl_days: i64) -> Result<SigningKey> {
         crate::private::write(&dir.join(name), text.as_bytes())?;
     }
     Ok(root_key)
+}
+
+/// The attestation key and certificate in `dir/attestation.pem`, made on
+/// the first start that lacks them (a PKI from before copies had QR
+/// codes gets one then). One file, written whole: two processes starting
+/// together keep the same key.
+fn attestation_key(
+    dir: &Path,
+    ca: &Certificate,
+    ca_key: &SigningKey,
+    now: UnixTime,
+) -> Result<(SigningKey, Certificate)> {
+    let path = dir.join("attestation.pem");
+    if !path.exists() {
+        let key = SigningKey::generate()?;
+        let cert = pki::issue(
+            ca,
+            ca_key,
+            &key,
+            &CertSpec {
+                role: Role::Attestation,
+                common_name: "Coffre Copy Attestation".to_owned(),
+                // The root's organisation: a verifier takes no other key.
+                organization: ca.organization().unwrap_or_else(|| "Coffre".to_owned()),
+                not_before: UnixTime(now.0 - 86_400),
+                not_after: UnixTime(now.0 + 10 * YEAR).min(ca.not_after()),
+            },
+        )?;
+        let text = format!("{}{}", cert.to_pem(), key.to_pem());
+        crate::private::write_new(&path, text.as_bytes())?;
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut key = None;
+    let mut cert = None;
+    for (label, der) in coffre_seal::pem_blocks(&text) {
+        match label.as_str() {
+            "CERTIFICATE" => cert = Some(Certificate::from_der(&der)?),
+            "PRIVATE KEY" => key = Some(SigningKey::from_pkcs8(&der)?),
+            _ => {}
+        }
+    }
+    match (key, cert) {
+        (Some(k), Some(c)) => Ok((k, c)),
+        _ => anyhow::bail!("{} lacks its key or its certificate", path.display()),
+    }
 }
 
 /// A CRL revoking nothing, from an hour ago for `days`.

@@ -12,11 +12,11 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use coffre_api::{
     AccountStatus, ActivationCode, ChangeEmail, ChangePassword, ChooseEmail, Complete,
-    ConfirmEmail, ConfirmPasswordReset, Deposit, DepositParams, DocumentFacets, DocumentInfo,
-    DocumentPage, DocumentQuery, DocumentSort, EmailCodeSent, Erase, ErrorBody, Identified,
-    Identify, KnownDeposits, Me, Organisation, Rectify, RenameDocument, RequestPasswordReset,
-    RosterImport, Session, SessionInfo, SignIn, StatusQuery, SupportRequest, SupportTicket,
-    TrustMaterial, UndoEmailChange, UploadParams, VerifyEmail,
+    ConfirmEmail, ConfirmPasswordReset, Deposit, DepositParams, DocumentAttestation,
+    DocumentFacets, DocumentInfo, DocumentPage, DocumentQuery, DocumentSort, EmailCodeSent, Erase,
+    ErrorBody, Identified, Identify, KnownDeposits, Me, Organisation, Rectify, RenameDocument,
+    RequestPasswordReset, RosterImport, Session, SessionInfo, SignIn, StatusQuery, SupportRequest,
+    SupportTicket, TrustMaterial, UndoEmailChange, UploadParams, VerifyEmail,
 };
 use futures::StreamExt;
 
@@ -37,7 +37,7 @@ const BULK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Coffre", description = "The Coffre safe service: organisations deposit sealed originals; students finalise, sign in and keep their documents."),
-    paths(timestamp, trust, known_deposits, import_roster, student_status, refuse_student, former_student, reissue_code, deposit, identify, choose_email, verify_email, complete, sign_in, sign_out, me, erase, change_password, rectify, change_email, confirm_email, undo_email_change, list_sessions, end_session, export, request_reset, confirm_reset, support_request, account_status, organisations, list_documents, document_facets, document, upload, rename, delete_document, document_content),
+    paths(timestamp, trust, known_deposits, import_roster, student_status, refuse_student, former_student, reissue_code, deposit, identify, choose_email, verify_email, complete, sign_in, sign_out, me, erase, change_password, rectify, change_email, confirm_email, undo_email_change, list_sessions, end_session, export, request_reset, confirm_reset, support_request, account_status, organisations, list_documents, document_facets, document, document_attestation, upload, rename, delete_document, document_content),
     // Query parameters' enums are not collected from the paths.
     components(schemas(DocumentSort)),
     modifiers(&Bearer)
@@ -104,6 +104,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/organisations", get(organisations))
         .route("/api/v1/documents", get(list_documents))
         .route("/api/v1/documents/facets", get(document_facets))
+        .route(
+            "/api/v1/documents/{id}/attestation",
+            get(document_attestation),
+        )
+        .route("/c/{text}", get(crate::copy_page::page))
         .route(
             "/api/v1/documents/{id}",
             get(document).patch(rename).delete(delete_document),
@@ -215,6 +220,12 @@ async fn trust(State(state): State<AppState>) -> Json<TrustMaterial> {
             .crls()
             .iter()
             .map(coffre_seal::Crl::to_pem)
+            .collect(),
+        attestation: state
+            .operator
+            .attestation_chain()
+            .iter()
+            .map(|c| c.to_pem())
             .collect(),
     })
 }
@@ -551,6 +562,17 @@ async fn document(
     Path(id): Path<String>,
 ) -> ApiResult<Json<DocumentInfo>> {
     documents::get(&state, auth.account_id, &id).await.map(Json)
+}
+
+#[utoipa::path(get, path = "/api/v1/documents/{id}/attestation", tag = "documents", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = DocumentAttestation, description = "The operator's signed statement about a deposited original, as its printed copies' QR code carries it"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "not_attested: the student's own file"), (status = 401, body = ErrorBody)))]
+async fn document_attestation(
+    State(state): State<AppState>,
+    auth: StudentAuth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DocumentAttestation>> {
+    documents::attestation(&state, auth.account_id, &id)
+        .await
+        .map(Json)
 }
 
 #[utoipa::path(post, path = "/api/v1/documents", tag = "documents", security(("bearer" = [])), params(UploadParams), request_body(content = Vec<u8>, content_type = "application/octet-stream"), responses((status = 201, body = DocumentInfo), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]

@@ -4,13 +4,13 @@
 // Test code: a panic with a message is how a helper reports a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../../seal/tests/support/sample.rs"]
-mod sample;
+use coffre_print::sample;
 
 mod cli;
 mod crash;
 mod interop;
 mod org;
+mod print;
 mod schemathesis;
 mod security;
 mod tsa_http;

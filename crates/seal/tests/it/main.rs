@@ -5,8 +5,7 @@
 // test failure, reported with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../support/sample.rs"]
-mod sample;
+use coffre_print::sample;
 
 mod tamper;
 

@@ -6,9 +6,9 @@
 // Test helpers unwrap: a failure there is a test failure with a location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../../seal/tests/support/sample.rs"]
-mod sample;
+use coffre_print::sample;
 
+mod copies;
 mod data;
 mod journey;
 mod mail;

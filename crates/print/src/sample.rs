@@ -1,14 +1,8 @@
-//! Deterministic sample PDFs for tests, examples, benchmarks and fuzz seeds.
-//!
-//! Included by path (`#[path = "…/tests/support/sample.rs"] mod sample;`) from
-//! the seal crate's tests and examples and from the CLI's integration tests,
-//! so it depends on nothing but std. The files are what a university would
-//! deposit: PDF 1.7, a classic (uncompressed) cross-reference table with
-//! exact offsets, a trailer with /Size, /Root and /ID, nothing compressed.
-//! Every byte follows from the arguments: the same call gives the same file.
-
-// Each includer uses a different subset of these functions.
-#![allow(dead_code)]
+//! Deterministic sample documents for demos, tests, examples, benchmarks
+//! and fuzz seeds: what a university would deposit. PDF 1.7, a classic
+//! (uncompressed) cross-reference table with exact offsets, a trailer with
+//! /Size, /Root and /ID, nothing compressed. Every byte follows from the
+//! arguments: the same call gives the same file.
 
 /// A one-page A4 transcript of about 120 KB: Helvetica text (university,
 /// title, student, ten course lines with grades) and an uncompressed RGB
@@ -83,6 +77,102 @@ pub fn small_pdf(pages: usize) -> Vec<u8> {
         let text = format!("BT /F1 24 Tf 72 760 Td (Page {}) Tj ET\n", i + 1);
         pdf.stream(page + 1, "", text.as_bytes());
     }
+    pdf.finish(None, &mut rng)
+}
+
+/// A three-page document of mixed sizes: A4 portrait, US Letter, and an A4
+/// page turned a quarter (`/Rotate 90`), each with a heading and a line of
+/// text; about 1.5 KB.
+pub fn mixed_pdf() -> Vec<u8> {
+    let mut rng = SplitMix64(0x5eed_00ed);
+    let mut pdf = PdfWriter::new();
+    // 1 catalog, 2 pages, 3 and 4 fonts, then (page, content) pairs.
+    let pages = [
+        ("[0 0 595 842]", "", "Page 1 - A4", "Format A4 / A4 size"),
+        (
+            "[0 0 612 792]",
+            "",
+            "Page 2 - Letter",
+            "Format Letter / US Letter size",
+        ),
+        (
+            "[0 0 595 842]",
+            " /Rotate 90",
+            "Page 3 - A4 paysage / landscape",
+            "Page tournee / Rotated page",
+        ),
+    ];
+    let kids: Vec<String> = (0..pages.len())
+        .map(|i| format!("{} 0 R", 5 + 2 * i))
+        .collect();
+    pdf.object(1, b"<< /Type /Catalog /Pages 2 0 R >>");
+    pdf.object(
+        2,
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {} >>",
+            kids.join(" "),
+            pages.len()
+        )
+        .as_bytes(),
+    );
+    pdf.object(3, font("Helvetica").as_bytes());
+    pdf.object(4, font("Helvetica-Bold").as_bytes());
+    for (i, (media, rotate, title, line)) in pages.iter().enumerate() {
+        let page = 5 + 2 * i;
+        pdf.object(
+            page,
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox {media}{rotate} \
+                 /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents {} 0 R >>",
+                page + 1
+            )
+            .as_bytes(),
+        );
+        let text =
+            format!("BT /F2 20 Tf 72 700 Td ({title}) Tj /F1 12 Tf 0 -30 Td ({line}) Tj ET\n");
+        pdf.stream(page + 1, "", text.as_bytes());
+    }
+    pdf.finish(None, &mut rng)
+}
+
+/// A one-page certificate of achievement of about 120 KB, the transcript's
+/// look (logo, FR/EN) with the degree instead of the grades.
+pub fn certificate_pdf(seed: u64, student: &str) -> Vec<u8> {
+    let mut rng = SplitMix64(seed ^ 0xce47);
+    let mut pdf = PdfWriter::new();
+    let student_text = pdf_text(student);
+    let (logo_width, logo_height) = (210, 184);
+    let logo = logo_pixels(&mut rng, logo_width, logo_height);
+    let content = format!(
+        "q 120 0 0 110 40 692 cm /Im1 Do Q\n\
+         BT\n/F2 18 Tf 180 770 Td (Universite de Coffre-sur-Seine) Tj\n\
+         /F1 11 Tf 0 -18 Td (Service de la scolarite / Registrar's office) Tj\nET\n\
+         BT\n/F2 20 Tf 40 600 Td (Attestation de reussite / Certificate of achievement) Tj\n\
+         /F1 12 Tf 0 -40 Td (Le president de l'universite atteste que / The president certifies that) Tj\n\
+         /F2 14 Tf 0 -28 Td ({student_text}) Tj\n\
+         /F1 12 Tf 0 -28 Td (a obtenu la Licence Informatique / was awarded the Bachelor of Computer Science) Tj\n\
+         0 -18 Td (Annee universitaire / Academic year: 2025-2026 - Mention Bien / with honours) Tj\nET\n\
+         BT /F1 9 Tf 40 80 Td (Document scelle electroniquement / Electronically sealed document.) Tj ET\n"
+    );
+    pdf.object(1, b"<< /Type /Catalog /Pages 2 0 R >>");
+    pdf.object(2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
+    pdf.object(
+        3,
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] \
+          /Resources << /Font << /F1 5 0 R /F2 6 0 R >> /XObject << /Im1 7 0 R >> >> \
+          /Contents 4 0 R >>",
+    );
+    pdf.stream(4, "", content.as_bytes());
+    pdf.object(5, font("Helvetica").as_bytes());
+    pdf.object(6, font("Helvetica-Bold").as_bytes());
+    pdf.stream(
+        7,
+        &format!(
+            "/Type /XObject /Subtype /Image /Width {logo_width} /Height {logo_height} \
+             /ColorSpace /DeviceRGB /BitsPerComponent 8"
+        ),
+        &logo,
+    );
     pdf.finish(None, &mut rng)
 }
 
