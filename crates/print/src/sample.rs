@@ -15,25 +15,7 @@ pub fn transcript_pdf(seed: u64, student: &str) -> Vec<u8> {
     let (logo_width, logo_height) = (210, 184); // 210 * 184 * 3 = 115,920 bytes
     let logo = logo_pixels(&mut rng, logo_width, logo_height);
 
-    pdf.object(1, b"<< /Type /Catalog /Pages 2 0 R >>");
-    pdf.object(2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
-    pdf.object(
-        3,
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] \
-          /Resources << /Font << /F1 5 0 R /F2 6 0 R >> /XObject << /Im1 7 0 R >> >> \
-          /Contents 4 0 R >>",
-    );
-    pdf.stream(4, "", content.as_bytes());
-    pdf.object(5, font("Helvetica").as_bytes());
-    pdf.object(6, font("Helvetica-Bold").as_bytes());
-    pdf.stream(
-        7,
-        &format!(
-            "/Type /XObject /Subtype /Image /Width {logo_width} /Height {logo_height} \
-             /ColorSpace /DeviceRGB /BitsPerComponent 8"
-        ),
-        &logo,
-    );
+    letterhead_page(&mut pdf, &content, &logo, (logo_width, logo_height));
     pdf.object(
         8,
         format!(
@@ -154,25 +136,7 @@ pub fn certificate_pdf(seed: u64, student: &str) -> Vec<u8> {
          0 -18 Td (Annee universitaire / Academic year: 2025-2026 - Mention Bien / with honours) Tj\nET\n\
          BT /F1 9 Tf 40 80 Td (Document scelle electroniquement / Electronically sealed document.) Tj ET\n"
     );
-    pdf.object(1, b"<< /Type /Catalog /Pages 2 0 R >>");
-    pdf.object(2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
-    pdf.object(
-        3,
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] \
-          /Resources << /Font << /F1 5 0 R /F2 6 0 R >> /XObject << /Im1 7 0 R >> >> \
-          /Contents 4 0 R >>",
-    );
-    pdf.stream(4, "", content.as_bytes());
-    pdf.object(5, font("Helvetica").as_bytes());
-    pdf.object(6, font("Helvetica-Bold").as_bytes());
-    pdf.stream(
-        7,
-        &format!(
-            "/Type /XObject /Subtype /Image /Width {logo_width} /Height {logo_height} \
-             /ColorSpace /DeviceRGB /BitsPerComponent 8"
-        ),
-        &logo,
-    );
+    letterhead_page(&mut pdf, &content, &logo, (logo_width, logo_height));
     pdf.finish(None, &mut rng)
 }
 
@@ -258,6 +222,31 @@ fn logo_pixels(rng: &mut SplitMix64, width: usize, height: usize) -> Vec<u8> {
         }
     }
     pixels
+}
+
+/// Objects 1 to 7 of a one-page A4 document on the university's
+/// letterhead: catalog, page tree, page, its content, Helvetica and
+/// Helvetica-Bold (F1, F2), and the logo (Im1).
+fn letterhead_page(pdf: &mut PdfWriter, content: &str, logo: &[u8], (w, h): (usize, usize)) {
+    pdf.object(1, b"<< /Type /Catalog /Pages 2 0 R >>");
+    pdf.object(2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
+    pdf.object(
+        3,
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] \
+          /Resources << /Font << /F1 5 0 R /F2 6 0 R >> /XObject << /Im1 7 0 R >> >> \
+          /Contents 4 0 R >>",
+    );
+    pdf.stream(4, "", content.as_bytes());
+    pdf.object(5, font("Helvetica").as_bytes());
+    pdf.object(6, font("Helvetica-Bold").as_bytes());
+    pdf.stream(
+        7,
+        &format!(
+            "/Type /XObject /Subtype /Image /Width {w} /Height {h} \
+             /ColorSpace /DeviceRGB /BitsPerComponent 8"
+        ),
+        logo,
+    );
 }
 
 fn font(base: &str) -> String {

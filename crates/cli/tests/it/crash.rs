@@ -7,11 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use coffre_api::{
-    ChooseEmail, Complete, DocumentQuery, Identify, SafeChoice, UploadParams, VerifyEmail,
-};
+use coffre_api::{DocumentQuery, UploadParams};
 
-use crate::{emailed_code, start_server as start, wait_ready, Service};
+use crate::{start_server as start, wait_ready, Service};
 
 /// A distinct ~2 MB PDF-looking file.
 fn file(i: usize) -> Vec<u8> {
@@ -56,36 +54,15 @@ fn acknowledged_uploads_survive_kill_9() {
             .await
             .unwrap()
             .created;
-        let who = anon
-            .identify(&Identify {
-                student_number: "K1".into(),
-                activation_code: created[0].activation_code.clone(),
-            })
-            .await
-            .unwrap();
-        let t = who.activation_token;
-        anon.choose_email(&ChooseEmail {
-            activation_token: t.clone(),
-            email: "lea@example.org".into(),
-        })
-        .await
-        .unwrap();
-        let code = emailed_code(&data, "lea@example.org");
-        anon.verify_email(&VerifyEmail {
-            activation_token: t.clone(),
-            code,
-        })
-        .await
-        .unwrap();
-        let session = anon
-            .complete(&Complete {
-                activation_token: t,
-                safe: SafeChoice::New {
-                    password: "crash test passphrase".into(),
-                },
-            })
-            .await
-            .unwrap();
+        let session = crate::finalise(
+            &anon,
+            &data,
+            "K1",
+            created[0].activation_code.clone(),
+            "lea@example.org",
+            "crash test passphrase",
+        )
+        .await;
         let lea = anon.with_token(&session.token);
 
         // Twelve slow uploads at once; the server dies once two are acknowledged.

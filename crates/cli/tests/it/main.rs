@@ -176,6 +176,48 @@ pub async fn wait_ready(url: &str) {
     }
 }
 
+/// A student finalises a new safe as the app would: identify, a personal
+/// address, the code e-mailed to it (from `data`'s outbox), a password.
+pub async fn finalise(
+    anon: &coffre_api::Client,
+    data: &Path,
+    number: &str,
+    activation_code: String,
+    email: &str,
+    password: &str,
+) -> coffre_api::Session {
+    use coffre_api::{ChooseEmail, Complete, Identify, SafeChoice, VerifyEmail};
+    let who = anon
+        .identify(&Identify {
+            student_number: number.into(),
+            activation_code,
+        })
+        .await
+        .unwrap();
+    let t = who.activation_token;
+    anon.choose_email(&ChooseEmail {
+        activation_token: t.clone(),
+        email: email.into(),
+    })
+    .await
+    .unwrap();
+    let code = emailed_code(data, email);
+    anon.verify_email(&VerifyEmail {
+        activation_token: t.clone(),
+        code,
+    })
+    .await
+    .unwrap();
+    anon.complete(&Complete {
+        activation_token: t,
+        safe: SafeChoice::New {
+            password: password.into(),
+        },
+    })
+    .await
+    .unwrap()
+}
+
 pub fn emailed_code(data: &Path, to: &str) -> String {
     let mut texts: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(data.join("outbox"))
         .unwrap()

@@ -394,9 +394,7 @@ fn a_server_gone_midway_stops_the_run_and_a_rerun_finishes_it() {
 
 #[test]
 fn the_status_command_agrees_with_the_student_side() {
-    use coffre_api::{
-        AccountState, ChooseEmail, Complete, Identify, SafeChoice, StatusQuery, VerifyEmail,
-    };
+    use coffre_api::{AccountState, StatusQuery};
 
     let svc = Service::start("Université Démo", "univ-demo.example");
     let roster = svc.tmp.path().join("roster.csv");
@@ -414,37 +412,14 @@ fn the_status_command_agrees_with_the_student_side() {
 
     // Léa finalises her safe as a student would.
     let anon = coffre_api::Client::new(&svc.url).unwrap();
-    svc.rt.block_on(async {
-        let who = anon
-            .identify(&Identify {
-                student_number: "S1".into(),
-                activation_code: code,
-            })
-            .await
-            .unwrap();
-        let t = who.activation_token;
-        anon.choose_email(&ChooseEmail {
-            activation_token: t.clone(),
-            email: "lea.roux@example.org".into(),
-        })
-        .await
-        .unwrap();
-        let c = crate::emailed_code(&svc.data, "lea.roux@example.org");
-        anon.verify_email(&VerifyEmail {
-            activation_token: t.clone(),
-            code: c,
-        })
-        .await
-        .unwrap();
-        anon.complete(&Complete {
-            activation_token: t,
-            safe: SafeChoice::New {
-                password: "status passphrase".into(),
-            },
-        })
-        .await
-        .unwrap();
-    });
+    svc.rt.block_on(crate::finalise(
+        &anon,
+        &svc.data,
+        "S1",
+        code,
+        "lea.roux@example.org",
+        "status passphrase",
+    ));
 
     // What the registrar's command says is what the student's own check says.
     let org_view: Value =

@@ -4,9 +4,7 @@
 
 use std::process::Command;
 
-use coffre_api::{
-    ChooseEmail, Complete, DepositParams, DocumentKind, Identify, SafeChoice, VerifyEmail,
-};
+use coffre_api::{DepositParams, DocumentKind};
 
 use crate::{coffre, printed, run, run_ok, Service};
 
@@ -80,36 +78,15 @@ fn a_printed_copy_checks_offline_from_its_text_and_its_scan() {
         )
         .await
         .unwrap();
-        let who = anon
-            .identify(&Identify {
-                student_number: "S1".into(),
-                activation_code: code,
-            })
-            .await
-            .unwrap();
-        let t = who.activation_token;
-        anon.choose_email(&ChooseEmail {
-            activation_token: t.clone(),
-            email: "lukasz@example.org".into(),
-        })
-        .await
-        .unwrap();
-        let c = crate::emailed_code(&svc.data, "lukasz@example.org");
-        anon.verify_email(&VerifyEmail {
-            activation_token: t.clone(),
-            code: c,
-        })
-        .await
-        .unwrap();
-        let session = anon
-            .complete(&Complete {
-                activation_token: t,
-                safe: SafeChoice::New {
-                    password: "print passphrase".into(),
-                },
-            })
-            .await
-            .unwrap();
+        let session = crate::finalise(
+            &anon,
+            &svc.data,
+            "S1",
+            code,
+            "lukasz@example.org",
+            "print passphrase",
+        )
+        .await;
         (session.token, anon.trust().await.unwrap())
     });
     let trust_file = dir.join("trust.json");
