@@ -5,12 +5,17 @@
 //! the proxies the operator trusts and no others.
 
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
-    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, REFERRER_POLICY,
+    STRICT_TRANSPORT_SECURITY, TRANSFER_ENCODING, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
@@ -166,12 +171,28 @@ pub async fn every_request(State(state): State<AppState>, req: Request, next: Ne
     let path = parts.uri.path().to_owned();
     let public = matches!(path.as_str(), "/api/v1/trust" | "/api/openapi.json");
     let span = tracing::info_span!("request", id = %id, client = %client, method = %parts.method, path = %truncate(&path, 200));
+    // A body refused before its end (quota, size limit, bad type) leaves
+    // bytes on the connection: it cannot carry another request, and the
+    // answer says so, or the client would send its next one there.
+    let sent_body = parts.headers.contains_key(TRANSFER_ENCODING)
+        || parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0");
+    let read = Arc::new(AtomicBool::new(false));
+    let body = Body::new(Watched {
+        inner: body,
+        read: read.clone(),
+    });
     let req = Request::from_parts(parts, body);
     let mut resp = REQUEST_ID
         .scope(id.clone(), next.run(req))
         .instrument(span.clone())
         .await;
     let h = resp.headers_mut();
+    if sent_body && !read.load(Ordering::Acquire) {
+        h.insert(CONNECTION, HeaderValue::from_static("close"));
+    }
     if let Ok(v) = HeaderValue::from_str(&id) {
         h.insert(X_REQUEST_ID, v);
     }
@@ -206,6 +227,38 @@ pub async fn every_request(State(state): State<AppState>, req: Request, next: Ne
         }
     });
     resp
+}
+
+/// A request body that tells whether it was read to its end.
+struct Watched {
+    inner: Body,
+    read: Arc<AtomicBool>,
+}
+
+impl http_body::Body for Watched {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None))
+            || (matches!(polled, Poll::Ready(Some(Ok(_)))) && self.inner.is_end_stream())
+        {
+            self.read.store(true, Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 fn new_request_id() -> String {

@@ -8,6 +8,7 @@ use coffre_api::{
     ChangeEmail, ChangePassword, ConfirmEmail, ConfirmPasswordReset, ErrorCode,
     RequestPasswordReset, SignIn, UndoEmailChange, UploadParams,
 };
+use coffre_server::accounts::QUOTA_BYTES;
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -1004,6 +1005,76 @@ async fn answers_carry_safe_headers_and_a_request_id() {
     );
     let err = lea.document("no-such-document").await.unwrap_err();
     assert!(matches!(&err, coffre_api::Error::Api { request_id: Some(id), .. } if id.len() == 16));
+}
+
+/// A body refused before its end leaves bytes on the connection: the
+/// answer closes it, or the client's next request there would meet a
+/// closed socket (what an upload over quota did to the next `me()`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_refused_before_its_end_closes_the_connection() {
+    let (server, lea) = with_lea("refused-body").await;
+    let raw = Raw::new(&server);
+    let token = lea_token(&server).await;
+    let upload = |body: Vec<u8>| {
+        raw.http
+            .post(format!("{}/api/v1/documents?title=scan", raw.base))
+            .bearer_auth(&token)
+            .header("Content-Type", "application/octet-stream")
+            .body(body)
+    };
+    // Refused on its first bytes, on its length, or on its size.
+    let gif = raw
+        .send(
+            upload([b"GIF89a".as_slice(), &[0; 300_000]].concat()),
+            "192.0.2.70",
+        )
+        .await;
+    assert_eq!((gif.status, gif.code()), (415, "unsupported_type"));
+    assert_eq!(gif.headers["connection"], "close");
+    let big = raw
+        .send(
+            upload(vec![b'%'; 300_000]).header("Content-Length", (QUOTA_BYTES + 1).to_string()),
+            "192.0.2.70",
+        )
+        .await;
+    assert_eq!(big.status, 413);
+    assert_eq!(big.headers["connection"], "close");
+    let field = raw
+        .post(
+            "/api/v1/session",
+            json!({"email": "lea@example.org", "password": "x".repeat(2 << 20)}),
+            "192.0.2.71",
+        )
+        .await;
+    assert_eq!(field.status, 413);
+    assert_eq!(field.headers["connection"], "close");
+    // What was read to its end keeps its connection.
+    let read = raw
+        .send(
+            upload([b"%PDF-1.7\n".as_slice(), &[7; 300]].concat()),
+            "192.0.2.70",
+        )
+        .await;
+    assert_eq!(read.status, 201);
+    assert!(!read.headers.contains_key("connection"));
+    // Refusals and requests, one after the other on one client.
+    for _ in 0..40 {
+        let gif = raw
+            .send(
+                upload([b"GIF89a".as_slice(), &[0; 200_000]].concat()),
+                "192.0.2.70",
+            )
+            .await;
+        assert_eq!(gif.status, 415);
+        lea.me().await.unwrap();
+        raw.send(
+            raw.http
+                .get(format!("{}/api/v1/me", raw.base))
+                .bearer_auth(&token),
+            "192.0.2.70",
+        )
+        .await;
+    }
 }
 
 async fn lea_token(server: &TestServer) -> String {
