@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use coffre_print::attestation::{self, Statement};
 use coffre_print::{sample, CopyOptions, DocumentFacts, Lang, Qr};
-use coffre_seal::pki::{self, CertSpec, DemoPki, Role};
+use coffre_seal::pki::DemoPki;
 use coffre_seal::{Level, LocalTsa, SealConfig, SigningKey, UnixTime, ValidationConfig};
 
 const NOW: UnixTime = UnixTime(1_800_000_000);
@@ -36,20 +36,7 @@ fn main() {
         },
     )
     .unwrap();
-    let key = SigningKey::generate().unwrap();
-    let cert = pki::issue(
-        &pki.intermediate,
-        &pki.intermediate_key,
-        &key,
-        &CertSpec {
-            role: Role::Attestation,
-            common_name: "Coffre Demo Copy Attestation".into(),
-            organization: "Coffre Demo Operator".into(),
-            not_before: UnixTime(NOW.0 - 86_400),
-            not_after: UnixTime(NOW.0 + 3650 * 86_400),
-        },
-    )
-    .unwrap();
+    let (key, cert) = pki.attestation(NOW).unwrap();
     let student = "Łukasz Żółć 王小明";
     let text = attestation::sign(
         &Statement {

@@ -12,7 +12,9 @@
 //! `coffre check-copy` checks.
 
 use ciborium::Value;
-use coffre_seal::{check_certificate, sha256, Certificate, SigningKey, UnixTime, ValidationConfig};
+use coffre_seal::{
+    check_certificate, cut, sha256, Certificate, SigningKey, UnixTime, ValidationConfig,
+};
 use coset::{iana, CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder};
 
 /// The path of a copy's check page on the operator's server.
@@ -225,18 +227,6 @@ const K_SHA256: i64 = 6;
 const K_DEPOSITED: i64 = 7;
 const K_DOCUMENT: i64 = 8;
 const K_ISSUED: i64 = 9;
-
-/// `s` cut to at most `max` bytes at a character boundary.
-pub fn cut(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
 
 fn encode_statement(s: &Statement) -> Vec<u8> {
     let text = |v: &str| Value::Text(cut(v, FIELD_MAX).to_owned());

@@ -812,6 +812,18 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// At most `max` bytes of `s`, cut on a character boundary.
+pub fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 fn pem_rfc7468_decode(pem: &str) -> Option<(String, Vec<u8>)> {
     pem_blocks(pem).into_iter().next()
 }

@@ -20,7 +20,9 @@ mod seal;
 mod tsa;
 mod validate;
 
-pub use crypto::{hex, pem_blocks, pem_encode, sha256, Certificate, Crl, SigningKey, UnixTime};
+pub use crypto::{
+    cut, hex, pem_blocks, pem_encode, sha256, Certificate, Crl, SigningKey, UnixTime,
+};
 pub use diff::Modification;
 pub use error::Error;
 pub use seal::{seal, Level, SealConfig};

@@ -188,6 +188,27 @@ impl DemoPki {
             self.root.clone(),
         ]
     }
+
+    /// A new key with the certificate the operator's copy attestations
+    /// are signed under, issued by the seal CA and valid from a day
+    /// before `now` for ten years.
+    pub fn attestation(&self, now: UnixTime) -> Result<(SigningKey, Certificate), Error> {
+        const DAY: i64 = 86_400;
+        let key = SigningKey::generate()?;
+        let cert = issue(
+            &self.intermediate,
+            &self.intermediate_key,
+            &key,
+            &CertSpec {
+                role: Role::Attestation,
+                common_name: "Coffre Demo Copy Attestation".into(),
+                organization: "Coffre Demo Operator".into(),
+                not_before: UnixTime(now.0 - DAY),
+                not_after: UnixTime(now.0 + 3650 * DAY),
+            },
+        )?;
+        Ok((key, cert))
+    }
 }
 
 fn crl_of(

@@ -26,7 +26,7 @@ pub fn check_new_password(password: &str) -> ApiResult<()> {
 
 /// The key an address is counted under: what a sign-in would look up.
 fn address_key(email: &str) -> String {
-    crate::edge::truncate(email.trim(), 320).to_ascii_lowercase()
+    coffre_seal::cut(email.trim(), 320).to_ascii_lowercase()
 }
 
 /// The account whose e-mail and password these are. Wrong passwords are

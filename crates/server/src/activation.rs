@@ -62,7 +62,7 @@ const PERSONAL_PROVIDERS: &[&str] = &[
 /// student from another.
 pub async fn identify(state: &AppState, source: Source, req: &Identify) -> ApiResult<Identified> {
     let now = (state.clock)().0;
-    let number = crate::edge::truncate(req.student_number.trim(), 64);
+    let number = coffre_seal::cut(req.student_number.trim(), 64);
     let from = source.key();
     let pair = [number, from.as_str()];
     state
@@ -185,7 +185,7 @@ pub async fn choose_email(state: &AppState, req: &ChooseEmail) -> ApiResult<Emai
     let email = Email::parse(&req.email).map_err(|_| {
         ApiError::Invalid(format!(
             "{:?} is not an e-mail address",
-            crate::edge::truncate(req.email.trim(), 100)
+            coffre_seal::cut(req.email.trim(), 100)
         ))
     })?;
     if institutional(&email, &act.org_domains) {

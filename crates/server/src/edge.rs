@@ -170,7 +170,7 @@ pub async fn every_request(State(state): State<AppState>, req: Request, next: Ne
     });
     let path = parts.uri.path().to_owned();
     let public = matches!(path.as_str(), "/api/v1/trust" | "/api/openapi.json");
-    let span = tracing::info_span!("request", id = %id, client = %client, method = %parts.method, path = %truncate(&path, 200));
+    let span = tracing::info_span!("request", id = %id, client = %client, method = %parts.method, path = %coffre_seal::cut(&path, 200));
     // A body refused before its end (quota, size limit, bad type) leaves
     // bytes on the connection: it cannot carry another request, and the
     // answer says so, or the client would send its next one there.
@@ -264,18 +264,6 @@ impl http_body::Body for Watched {
 fn new_request_id() -> String {
     let bytes: [u8; 8] = rand::thread_rng().gen();
     coffre_seal::hex(&bytes)
-}
-
-/// At most `max` bytes of `s`, cut on a character boundary.
-pub fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 #[cfg(test)]

@@ -192,7 +192,7 @@ pub async fn change_email(
     let email = Email::parse(email).map_err(|_| {
         ApiError::Invalid(format!(
             "{:?} is not an e-mail address",
-            crate::edge::truncate(email.trim(), 100)
+            coffre_seal::cut(email.trim(), 100)
         ))
     })?;
     let current = accounts::email_of(state, account_id).await?;

@@ -157,7 +157,7 @@ fn agent(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(USER_AGENT)
         .and_then(|v| v.to_str().ok())
-        .map(|v| crate::edge::truncate(v, 512))
+        .map(|v| coffre_seal::cut(v, 512))
 }
 
 fn bearer(parts: &Parts) -> ApiResult<String> {

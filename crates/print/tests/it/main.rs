@@ -9,7 +9,7 @@ mod copies;
 
 use coffre_print::attestation::{self, Statement};
 use coffre_print::{CopyOptions, DocumentFacts, Lang, Qr};
-use coffre_seal::pki::{self, CertSpec, DemoPki, Role};
+use coffre_seal::pki::DemoPki;
 use coffre_seal::{
     Certificate, Level, LocalTsa, SealConfig, SigningKey, UnixTime, ValidationConfig,
 };
@@ -30,20 +30,7 @@ pub struct Operator {
 impl Operator {
     pub fn new(university: &str) -> Operator {
         let pki = DemoPki::generate(university, NOW).unwrap();
-        let attestation_key = SigningKey::generate().unwrap();
-        let attestation = pki::issue(
-            &pki.intermediate,
-            &pki.intermediate_key,
-            &attestation_key,
-            &CertSpec {
-                role: Role::Attestation,
-                common_name: "Coffre Demo Copy Attestation".into(),
-                organization: "Coffre Demo Operator".into(),
-                not_before: UnixTime(NOW.0 - DAY),
-                not_after: UnixTime(NOW.0 + 3650 * DAY),
-            },
-        )
-        .unwrap();
+        let (attestation_key, attestation) = pki.attestation(NOW).unwrap();
         Operator {
             pki,
             attestation_key,
