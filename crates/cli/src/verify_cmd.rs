@@ -395,7 +395,9 @@ fn reason(sub: SubIndication, fr: bool) -> &'static str {
         (Revoked, false) => "the seal certificate was already revoked when the seal was made",
         (NotYetValid, true) => "le certificat du sceau n'est pas encore valide",
         (NotYetValid, false) => "the seal certificate is not valid yet",
-        (_, true) => "l'algorithme du sceau n'est pas accepté",
-        (_, false) => "the seal's algorithm is not accepted",
+        (CryptoConstraintsFailureNoPoe, true) => "l'algorithme du sceau n'est plus accepté, et aucun horodatage ne prouve que le sceau est antérieur à cette date",
+        (CryptoConstraintsFailureNoPoe, false) => "the seal's algorithm is no longer accepted, and no time-stamp proves the seal is older than that",
+        (_, true) => "l'algorithme du sceau n'est pas accepté ou ne peut pas être vérifié ici",
+        (_, false) => "the seal's algorithm is not accepted or cannot be checked here",
     }
 }

@@ -229,8 +229,12 @@ pub fn reason(lang: Lang, sub: &str) -> String {
             "the seal certificate was not yet in force",
         ),
         "CRYPTO_CONSTRAINTS_FAILURE" => (
-            "le sceau utilise un algorithme trop faible",
-            "the seal uses an algorithm too weak to trust",
+            "le sceau utilise un algorithme refusé, ou impossible à vérifier ici",
+            "the seal uses an algorithm that is refused, or that cannot be checked here",
+        ),
+        "CRYPTO_CONSTRAINTS_FAILURE_NO_POE" => (
+            "le sceau utilise un algorithme qui n'est plus accepté, et rien ne prouve que le scellement est antérieur",
+            "the seal uses an algorithm no longer accepted, and nothing proves the sealing came before",
         ),
         "OUT_OF_BOUNDS_NO_POE" => (
             "le certificat du sceau avait expiré ou n'était pas encore en vigueur au scellement",

@@ -14,13 +14,18 @@ use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::serial_number::SerialNumber;
 
-use crate::crypto::{verify_signature, CertCache, Certificate, DigestAlg, SigningKey, UnixTime};
+use crate::crypto::{
+    verify_signature, BadSignature, CertCache, Certificate, DigestAlg, SigningKey, UnixTime,
+};
 use crate::{oid, Error};
 
 /// ESS SigningCertificateV2 (RFC 5035).
 #[derive(Clone, Debug, der::Sequence)]
 struct SigningCertificateV2 {
     certs: Vec<EssCertIdV2>,
+    /// Signature policies; allowed, and not ours to judge.
+    #[asn1(optional = "true")]
+    policies: Option<Any>,
 }
 
 #[derive(Clone, Debug, der::Sequence)]
@@ -36,6 +41,8 @@ struct EssCertIdV2 {
 #[derive(Clone, Debug, der::Sequence)]
 struct SigningCertificateV1 {
     certs: Vec<EssCertId>,
+    #[asn1(optional = "true")]
+    policies: Option<Any>,
 }
 
 #[derive(Clone, Debug, der::Sequence)]
@@ -95,6 +102,7 @@ pub(crate) fn sign(
         .first()
         .ok_or(Error::BadCertificate("empty chain"))?;
     let ess = SigningCertificateV2 {
+        policies: None,
         certs: vec![EssCertIdV2 {
             hash_algorithm: None,
             cert_hash: OctetString::new(signer.sha256().to_vec()).map_err(Error::from_der)?,
@@ -184,19 +192,25 @@ pub(crate) fn sign(
     ci.to_der().map_err(Error::from_der)
 }
 
-/// A parsed SignedData with one signer.
+/// A parsed SignedData.
 #[derive(Debug)]
 pub(crate) struct Parsed {
-    pub signed_data: SignedDataLite,
+    pub econtent_type: ObjectIdentifier,
+    /// The encapsulated content: `Some` (perhaps empty) when present.
+    pub econtent: Option<Vec<u8>>,
     pub certs: Vec<Certificate>,
+    pub signers: Vec<SignerInfoLite>,
+    /// The CMS came in BER (read once converted to DER).
+    pub ber: bool,
 }
 
 /// SignedData with its certificates kept as DER, so that a validator can
-/// reuse certificates it has already parsed.
+/// reuse certificates it has already parsed, and its signers' attributes
+/// kept as sent.
 #[derive(Debug, der::Sequence)]
 pub(crate) struct SignedDataLite {
     pub version: CmsVersion,
-    pub digest_algorithms: SetOfVec<AlgorithmIdentifierOwned>,
+    pub digest_algorithms: RawSet,
     pub encap_content_info: EncapsulatedContentInfo,
     #[asn1(
         context_specific = "0",
@@ -212,7 +226,32 @@ pub(crate) struct SignedDataLite {
         optional = "true"
     )]
     pub crls: Option<RawSet>,
-    pub signer_infos: SignerInfos,
+    pub signer_infos: RawSet,
+}
+
+/// A SignerInfo whose attribute sets keep each attribute's bytes in the
+/// order they came: the signature covers them as the signer encoded them.
+#[derive(Debug, der::Sequence)]
+pub(crate) struct SignerInfoLite {
+    pub version: CmsVersion,
+    pub sid: SignerIdentifier,
+    pub digest_alg: AlgorithmIdentifierOwned,
+    #[asn1(
+        context_specific = "0",
+        tag_mode = "IMPLICIT",
+        constructed = "true",
+        optional = "true"
+    )]
+    pub signed_attrs: Option<RawSet>,
+    pub signature_algorithm: AlgorithmIdentifierOwned,
+    pub signature: OctetString,
+    #[asn1(
+        context_specific = "1",
+        tag_mode = "IMPLICIT",
+        constructed = "true",
+        optional = "true"
+    )]
+    pub unsigned_attrs: Option<RawSet>,
 }
 
 /// A SET OF whose elements are kept as their DER encodings.
@@ -255,11 +294,57 @@ impl der::EncodeValue for RawSet {
     }
 }
 
-/// Parses the DER ContentInfo at the start of `bytes` (trailing zero
-/// padding, as in a PDF's /Contents, is ignored). Certificates come from
-/// `cache` when it has seen them.
+impl RawSet {
+    /// The set as a DER `SET` in the order it came, and, when that is not
+    /// DER's order, sorted as DER would have it.
+    fn encodings(&self) -> Vec<Vec<u8>> {
+        let encode = |items: &[&Vec<u8>]| {
+            let len: usize = items.iter().map(|i| i.len()).sum();
+            let mut out = vec![0x31];
+            push_len(&mut out, len);
+            for i in items {
+                out.extend_from_slice(i);
+            }
+            out
+        };
+        let sent: Vec<&Vec<u8>> = self.0.iter().collect();
+        let mut sorted = sent.clone();
+        sorted.sort();
+        let mut out = vec![encode(&sent)];
+        if sorted != sent {
+            out.push(encode(&sorted));
+        }
+        out
+    }
+}
+
+fn push_len(out: &mut Vec<u8>, len: usize) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+}
+
+/// Parses the ContentInfo at the start of `bytes`, DER or BER (trailing
+/// zero padding, as in a PDF's /Contents, is ignored). Certificates come
+/// from `cache` when it has seen them.
 pub(crate) fn parse(bytes: &[u8], cache: &CertCache) -> Result<Parsed, &'static str> {
-    let mut reader = der::SliceReader::new(bytes).map_err(|_| "empty CMS")?;
+    if bytes.is_empty() {
+        return Err("empty CMS");
+    }
+    let ber = !crate::ber::is_der(bytes);
+    let converted;
+    let der_bytes = if ber {
+        converted = crate::ber::to_der(bytes).ok_or("malformed CMS")?;
+        &converted[..]
+    } else {
+        bytes
+    };
+    let mut reader = der::SliceReader::new(der_bytes).map_err(|_| "empty CMS")?;
     let ci: ContentInfo = der::Decode::decode(&mut reader).map_err(|_| "malformed CMS")?;
     if ci.content_type != oid::SIGNED_DATA {
         return Err("CMS is not SignedData");
@@ -274,7 +359,29 @@ pub(crate) fn parse(bytes: &[u8], cache: &CertCache) -> Result<Parsed, &'static 
         .filter(|der| der.first() == Some(&0x30))
         .filter_map(|der| cache.parse(der).ok())
         .collect();
-    Ok(Parsed { signed_data, certs })
+    let signers = signed_data
+        .signer_infos
+        .0
+        .iter()
+        .map(|d| SignerInfoLite::from_der(d))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| "malformed SignerInfo")?;
+    let econtent = match &signed_data.encap_content_info.econtent {
+        None => None,
+        Some(any) => Some(
+            any.decode_as::<OctetString>()
+                .map_err(|_| "malformed encapsulated content")?
+                .as_bytes()
+                .to_vec(),
+        ),
+    };
+    Ok(Parsed {
+        econtent_type: signed_data.encap_content_info.econtent_type,
+        econtent,
+        certs,
+        signers,
+        ber,
+    })
 }
 
 /// What checking one SignerInfo found.
@@ -286,133 +393,172 @@ pub(crate) struct Checked {
     pub digest_ok: bool,
     /// The signature value verifies with the signer's key.
     pub signature_ok: bool,
+    /// Why the signature value could not be checked at all (an algorithm
+    /// this verifier does not know): no verdict either way.
+    pub unsupported: Option<&'static str>,
     /// `Some(false)` when an ESS signing-certificate attribute names
     /// another certificate.
     pub ess_ok: Option<bool>,
     pub signing_time: Option<UnixTime>,
     pub signature_value: Vec<u8>,
-    pub timestamp_token: Option<Vec<u8>>,
+    /// Every signature time-stamp token, unchecked.
+    pub timestamp_tokens: Vec<Vec<u8>>,
+    /// The signature covers the content directly (no signed attributes).
+    pub without_attributes: bool,
+    /// The signed attributes verified only in DER's order, not as sent.
+    pub resorted: bool,
+    /// What the standard forbids here (FORMAT_FAILURE).
     pub problem: Option<&'static str>,
 }
 
 impl Parsed {
-    /// Checks the (single) signer. `content_digest` gives the digest of the
-    /// signed content under the signer's digest algorithm.
-    pub fn check(&self, content_digest: &dyn Fn(DigestAlg) -> Vec<u8>) -> Checked {
-        let mut out = Checked {
-            signer: None,
-            digest_alg: None,
-            digest_ok: false,
-            signature_ok: false,
-            ess_ok: None,
-            signing_time: None,
-            signature_value: Vec::new(),
-            timestamp_token: None,
-            problem: None,
-        };
-        let infos = &self.signed_data.signer_infos.0;
-        let Some(si) = infos.iter().next() else {
-            out.problem = Some("no signer");
-            return out;
-        };
-        if infos.len() != 1 {
-            out.problem = Some("more than one signer");
-            return out;
+    /// Checks every signer over the content given in `content` (its parts,
+    /// in order). The first signer is the one a report names.
+    pub fn check(&self, content: &[&[u8]]) -> Vec<Checked> {
+        if self.signers.is_empty() {
+            return vec![Checked::empty(Some("no signer"))];
         }
+        self.signers
+            .iter()
+            .map(|si| self.check_one(si, content))
+            .collect()
+    }
+
+    fn check_one(&self, si: &SignerInfoLite, content: &[&[u8]]) -> Checked {
+        let mut out = Checked::empty(None);
         out.signature_value = si.signature.as_bytes().to_vec();
         out.signer = self.find_signer(&si.sid);
-        let Some(digest_alg) = DigestAlg::from_oid(&si.digest_alg.oid) else {
-            out.problem = Some("unsupported digest algorithm");
-            return out;
-        };
-        out.digest_alg = Some(digest_alg);
-        let content_hash = content_digest(digest_alg);
+        // EdDSA signers name SHA-512 or SHAKE256 as their digest (RFC 8419).
+        let digest_alg = DigestAlg::from_oid(&si.digest_alg.oid);
+        out.digest_alg = digest_alg;
 
-        for a in si.unsigned_attrs.iter().flat_map(|s| s.iter()) {
+        for a in si.unsigned_attrs.iter().flat_map(|s| s.0.iter()) {
+            let Ok(a) = Attribute::from_der(a) else {
+                continue;
+            };
             if a.oid == oid::SIGNATURE_TIME_STAMP {
-                out.timestamp_token = a.values.iter().next().and_then(|v| v.to_der().ok());
+                out.timestamp_tokens
+                    .extend(a.values.iter().filter_map(|v| v.to_der().ok()));
             }
         }
 
-        let signed_bytes;
-        let msg: &[u8] = match &si.signed_attrs {
-            Some(attrs) => {
-                let mut md = None;
-                let mut ct = None;
-                for a in attrs.iter() {
-                    let v = a.values.iter().next();
-                    match a.oid {
-                        oid::MESSAGE_DIGEST => {
-                            md = v.and_then(|v| v.decode_as::<OctetString>().ok());
-                        }
-                        oid::CONTENT_TYPE => {
-                            ct = v.and_then(|v| v.decode_as::<ObjectIdentifier>().ok());
-                        }
-                        oid::SIGNING_TIME => {
-                            out.signing_time = v
-                                .and_then(|v| v.to_der().ok())
-                                .and_then(|d| x509_cert::time::Time::from_der(&d).ok())
-                                .map(UnixTime::from_x509);
-                        }
-                        oid::SIGNING_CERTIFICATE_V2 => {
-                            let ess = v.and_then(|v| v.decode_as::<SigningCertificateV2>().ok());
-                            out.ess_ok = Some(match (ess, &out.signer) {
-                                (Some(ess), Some(signer)) => ess.certs.first().is_some_and(|id| {
-                                    let alg = id
-                                        .hash_algorithm
-                                        .as_ref()
-                                        .map_or(Some(DigestAlg::Sha256), |a| {
-                                            DigestAlg::from_oid(&a.oid)
-                                        });
-                                    alg.is_some_and(|alg| {
-                                        alg.digest(&[signer.der()]) == id.cert_hash.as_bytes()
-                                    })
-                                }),
-                                _ => false,
-                            });
-                        }
-                        oid::SIGNING_CERTIFICATE => {
-                            let ess = v.and_then(|v| v.decode_as::<SigningCertificateV1>().ok());
-                            out.ess_ok = Some(match (ess, &out.signer) {
-                                (Some(ess), Some(signer)) => ess.certs.first().is_some_and(|id| {
-                                    DigestAlg::Sha1.digest(&[signer.der()])
-                                        == id.cert_hash.as_bytes()
-                                }),
-                                _ => false,
-                            });
-                        }
-                        _ => {}
+        let Some(attrs) = &si.signed_attrs else {
+            // The signature is over the content itself.
+            out.without_attributes = true;
+            out.digest_ok = true;
+            if self.econtent_type != oid::DATA {
+                out.problem = Some("signed attributes are missing");
+            }
+            if let Some(signer) = &out.signer {
+                let whole = content.concat();
+                match verify_signature(
+                    signer.spki(),
+                    &si.signature_algorithm,
+                    digest_alg,
+                    &whole,
+                    si.signature.as_bytes(),
+                ) {
+                    Ok(()) => out.signature_ok = true,
+                    Err(BadSignature::Invalid) => {}
+                    Err(BadSignature::Unsupported(what)) => out.unsupported = Some(what),
+                }
+            }
+            return out;
+        };
+
+        let mut md = None;
+        let mut ct = None;
+        let mut seen = Vec::new();
+        for raw in &attrs.0 {
+            let Ok(a) = Attribute::from_der(raw) else {
+                out.problem = Some("a signed attribute is malformed");
+                return out;
+            };
+            if seen.contains(&a.oid) {
+                out.problem = Some("a signed attribute appears twice");
+            }
+            seen.push(a.oid);
+            let v = a.values.iter().next();
+            match a.oid {
+                oid::MESSAGE_DIGEST => {
+                    md = v.and_then(|v| v.decode_as::<OctetString>().ok());
+                }
+                oid::CONTENT_TYPE => {
+                    ct = v.and_then(|v| v.decode_as::<ObjectIdentifier>().ok());
+                }
+                oid::SIGNING_TIME => {
+                    out.signing_time = v
+                        .and_then(|v| v.to_der().ok())
+                        .and_then(|d| x509_cert::time::Time::from_der(&d).ok())
+                        .map(UnixTime::from_x509);
+                }
+                oid::SIGNING_CERTIFICATE_V2 => {
+                    let ess = v.and_then(|v| v.decode_as::<SigningCertificateV2>().ok());
+                    out.ess_ok = Some(match (ess, &out.signer) {
+                        (Some(ess), Some(signer)) => ess.certs.first().is_some_and(|id| {
+                            let alg = id
+                                .hash_algorithm
+                                .as_ref()
+                                .map_or(Some(DigestAlg::Sha256), |a| DigestAlg::from_oid(&a.oid));
+                            alg.is_some_and(|alg| {
+                                alg.digest(&[signer.der()]) == id.cert_hash.as_bytes()
+                            }) && id
+                                .issuer_serial
+                                .as_ref()
+                                .is_none_or(|is| names_certificate(is, signer))
+                        }),
+                        _ => false,
+                    });
+                }
+                oid::SIGNING_CERTIFICATE => {
+                    let ess = v.and_then(|v| v.decode_as::<SigningCertificateV1>().ok());
+                    out.ess_ok = Some(match (ess, &out.signer) {
+                        (Some(ess), Some(signer)) => ess.certs.first().is_some_and(|id| {
+                            DigestAlg::Sha1.digest(&[signer.der()]) == id.cert_hash.as_bytes()
+                                && id
+                                    .issuer_serial
+                                    .as_ref()
+                                    .is_none_or(|is| names_certificate(is, signer))
+                        }),
+                        _ => false,
+                    });
+                }
+                _ => {}
+            }
+        }
+        if ct != Some(self.econtent_type) {
+            out.problem = Some("content-type attribute missing or wrong");
+        }
+        // Ed448 names SHAKE256, which is not computed here: its verdict is
+        // the signature's (unsupported).
+        let Some(digest_for_content) = digest_alg else {
+            out.unsupported = Some("this digest algorithm");
+            return out;
+        };
+        out.digest_ok = md.is_some_and(|md| md.as_bytes() == digest_for_content.digest(content));
+        if let Some(signer) = &out.signer {
+            // As sent first; then in DER's order, for signers that sorted
+            // only when signing.
+            for (i, msg) in attrs.encodings().iter().enumerate() {
+                match verify_signature(
+                    signer.spki(),
+                    &si.signature_algorithm,
+                    digest_alg,
+                    msg,
+                    si.signature.as_bytes(),
+                ) {
+                    Ok(()) => {
+                        out.signature_ok = true;
+                        out.resorted = i > 0;
+                        break;
+                    }
+                    Err(BadSignature::Invalid) => {}
+                    Err(BadSignature::Unsupported(what)) => {
+                        out.unsupported = Some(what);
+                        break;
                     }
                 }
-                if ct != Some(self.signed_data.encap_content_info.econtent_type) {
-                    out.problem = Some("content-type attribute missing or wrong");
-                }
-                out.digest_ok = md.is_some_and(|md| md.as_bytes() == content_hash.as_slice());
-                let Ok(bytes) = attrs.to_der() else {
-                    out.problem = Some("signed attributes do not encode");
-                    return out;
-                };
-                signed_bytes = bytes;
-                &signed_bytes
             }
-            None => {
-                // Without signed attributes the signature covers the digest
-                // input directly; only possible when we hold the content's
-                // digest, so treat the digest as the check.
-                out.digest_ok = true;
-                out.problem = Some("no signed attributes");
-                return out;
-            }
-        };
-        if let Some(signer) = &out.signer {
-            out.signature_ok = verify_signature(
-                signer.spki(),
-                &si.signature_algorithm,
-                Some(digest_alg),
-                msg,
-                si.signature.as_bytes(),
-            )
-            .is_ok();
         }
         out
     }
@@ -438,24 +584,46 @@ impl Parsed {
             .cloned()
     }
 
-    /// The signature time-stamp token of the (first) signer, unchecked.
+    /// The signature time-stamp token of the first signer, unchecked.
     pub fn timestamp_token(&self) -> Option<Vec<u8>> {
-        let si = self.signed_data.signer_infos.0.iter().next()?;
+        let si = self.signers.first()?;
         si.unsigned_attrs
             .iter()
-            .flat_map(|s| s.iter())
+            .flat_map(|s| s.0.iter())
+            .filter_map(|a| Attribute::from_der(a).ok())
             .find(|a| a.oid == oid::SIGNATURE_TIME_STAMP)
-            .and_then(|a| a.values.iter().next())
-            .and_then(|v| v.to_der().ok())
+            .and_then(|a| a.values.iter().next().and_then(|v| v.to_der().ok()))
     }
+}
 
-    /// The encapsulated content, if any.
-    pub fn econtent(&self) -> Option<Vec<u8>> {
-        let any = self.signed_data.encap_content_info.econtent.as_ref()?;
-        any.decode_as::<OctetString>()
-            .ok()
-            .map(|o| o.as_bytes().to_vec())
+impl Checked {
+    fn empty(problem: Option<&'static str>) -> Checked {
+        Checked {
+            signer: None,
+            digest_alg: None,
+            digest_ok: false,
+            signature_ok: false,
+            unsupported: None,
+            ess_ok: None,
+            signing_time: None,
+            signature_value: Vec::new(),
+            timestamp_tokens: Vec::new(),
+            without_attributes: false,
+            resorted: false,
+            problem,
+        }
     }
+}
+
+/// An ESS IssuerSerial names `cert`: its serial, and its issuer among
+/// the general names.
+fn names_certificate(is: &IssuerSerial, cert: &Certificate) -> bool {
+    let tbs = &cert.x509().tbs_certificate;
+    is.serial_number == tbs.serial_number
+        && is
+            .issuer
+            .iter()
+            .any(|n| matches!(n, GeneralName::DirectoryName(name) if *name == tbs.issuer))
 }
 
 /// A signature time-stamp attribute carrying `token` (a DER ContentInfo).

@@ -116,6 +116,8 @@ pub enum DigestAlg {
     Sha256,
     Sha384,
     Sha512,
+    /// SHAKE256 with 512 bits of output, as Ed448 in CMS uses it (RFC 8419).
+    Shake256,
 }
 
 impl DigestAlg {
@@ -125,21 +127,33 @@ impl DigestAlg {
             oid::SHA256 => DigestAlg::Sha256,
             oid::SHA384 => DigestAlg::Sha384,
             oid::SHA512 => DigestAlg::Sha512,
+            oid::SHAKE256 | oid::SHAKE256_LEN => DigestAlg::Shake256,
             _ => return None,
         })
     }
 
-    fn ring(self) -> &'static ring::digest::Algorithm {
-        match self {
+    fn ring(self) -> Option<&'static ring::digest::Algorithm> {
+        Some(match self {
             DigestAlg::Sha1 => &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
             DigestAlg::Sha256 => &ring::digest::SHA256,
             DigestAlg::Sha384 => &ring::digest::SHA384,
             DigestAlg::Sha512 => &ring::digest::SHA512,
-        }
+            DigestAlg::Shake256 => return None,
+        })
     }
 
     pub fn digest(self, parts: &[&[u8]]) -> Vec<u8> {
-        let mut ctx = ring::digest::Context::new(self.ring());
+        let Some(alg) = self.ring() else {
+            use shake::digest::{ExtendableOutput, Update};
+            let mut h = shake::Shake256::default();
+            for p in parts {
+                h.update(p);
+            }
+            let mut out = vec![0u8; 64];
+            h.finalize_xof_into(&mut out);
+            return out;
+        };
+        let mut ctx = ring::digest::Context::new(alg);
         for p in parts {
             ctx.update(p);
         }
@@ -650,6 +664,104 @@ fn split_tlv(der: &[u8]) -> Option<(usize, &[u8])> {
     Some((total, der.get(header..total)?))
 }
 
+/// Why a signature could not be found good.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BadSignature {
+    /// Checked, and it does not verify.
+    Invalid,
+    /// An algorithm, curve or key this verifier cannot check: no verdict.
+    Unsupported(&'static str),
+}
+
+/// The family and strength of a signature, for the algorithm policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KeyKind {
+    Rsa { bits: usize },
+    Ecdsa { bits: usize },
+    Ed25519,
+    Ed448,
+    Other,
+}
+
+/// What `spki` is, and its size.
+pub(crate) fn key_kind(spki: &spki::SubjectPublicKeyInfoOwned) -> KeyKind {
+    let key_bytes = spki.subject_public_key.raw_bytes();
+    match spki.algorithm.oid {
+        oid::RSA_ENCRYPTION | oid::RSA_PSS => {
+            rsa_modulus_bits(key_bytes).map_or(KeyKind::Other, |bits| KeyKind::Rsa { bits })
+        }
+        oid::EC_PUBLIC_KEY => {
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+            match curve {
+                Some(oid::P256) | Some(oid::BRAINPOOL_P256) => KeyKind::Ecdsa { bits: 256 },
+                Some(oid::P384) | Some(oid::BRAINPOOL_P384) => KeyKind::Ecdsa { bits: 384 },
+                Some(oid::P521) => KeyKind::Ecdsa { bits: 521 },
+                Some(oid::BRAINPOOL_P512) => KeyKind::Ecdsa { bits: 512 },
+                _ => KeyKind::Other,
+            }
+        }
+        oid::ED25519 => KeyKind::Ed25519,
+        oid::ED448 => KeyKind::Ed448,
+        _ => KeyKind::Other,
+    }
+}
+
+/// The bit length of an RSA public key's modulus (PKCS#1 `RSAPublicKey`).
+fn rsa_modulus_bits(key: &[u8]) -> Option<usize> {
+    let (_, seq) = split_tlv(key)?;
+    if seq.first() != Some(&0x02) {
+        return None;
+    }
+    let (_, modulus) = split_tlv(seq)?;
+    let modulus = match modulus {
+        [0, rest @ ..] => rest,
+        m => m,
+    };
+    let top = *modulus.first()?;
+    Some(modulus.len() * 8 - top.leading_zeros() as usize)
+}
+
+const KNOWN_SIGNATURE_ALGORITHMS: [ObjectIdentifier; 17] = [
+    oid::ECDSA_SHA1,
+    oid::ECDSA_SHA256,
+    oid::ECDSA_SHA384,
+    oid::ECDSA_SHA512,
+    oid::ECDSA_PLAIN_SHA1,
+    oid::ECDSA_PLAIN_SHA256,
+    oid::ECDSA_PLAIN_SHA384,
+    oid::ECDSA_PLAIN_SHA512,
+    oid::SHA1_RSA,
+    oid::SHA256_RSA,
+    oid::SHA384_RSA,
+    oid::SHA512_RSA,
+    oid::RSA_ENCRYPTION,
+    oid::EC_PUBLIC_KEY,
+    oid::RSA_PSS,
+    oid::ED25519,
+    oid::ED448,
+];
+
+/// The digest a signature algorithm names (`None` for EdDSA, which hashes
+/// on its own, and for names that leave it to the CMS digest).
+pub(crate) fn signature_digest(
+    alg: &spki::AlgorithmIdentifierOwned,
+    digest_hint: Option<DigestAlg>,
+) -> Option<DigestAlg> {
+    match alg.oid {
+        oid::ECDSA_SHA256 | oid::SHA256_RSA | oid::ECDSA_PLAIN_SHA256 => Some(DigestAlg::Sha256),
+        oid::ECDSA_SHA384 | oid::SHA384_RSA | oid::ECDSA_PLAIN_SHA384 => Some(DigestAlg::Sha384),
+        oid::ECDSA_SHA512 | oid::SHA512_RSA | oid::ECDSA_PLAIN_SHA512 => Some(DigestAlg::Sha512),
+        oid::SHA1_RSA | oid::ECDSA_SHA1 | oid::ECDSA_PLAIN_SHA1 => Some(DigestAlg::Sha1),
+        oid::RSA_PSS => pss_digest(alg),
+        oid::ED25519 | oid::ED448 => None,
+        _ => digest_hint,
+    }
+}
+
 /// Verifies `signature` over `msg` with the public key in `spki`.
 ///
 /// `digest_hint` is the CMS digest algorithm, needed when the signature
@@ -660,7 +772,8 @@ pub(crate) fn verify_signature(
     digest_hint: Option<DigestAlg>,
     msg: &[u8],
     signature: &[u8],
-) -> Result<(), &'static str> {
+) -> Result<(), BadSignature> {
+    use BadSignature::{Invalid, Unsupported};
     let key_bytes = spki.subject_public_key.raw_bytes();
     let key_alg = spki.algorithm.oid;
     let curve = spki
@@ -668,46 +781,144 @@ pub(crate) fn verify_signature(
         .parameters
         .as_ref()
         .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
-    let digest = match alg.oid {
-        oid::ECDSA_SHA256 | oid::SHA256_RSA => Some(DigestAlg::Sha256),
-        oid::ECDSA_SHA384 | oid::SHA384_RSA => Some(DigestAlg::Sha384),
-        oid::ECDSA_SHA512 | oid::SHA512_RSA => Some(DigestAlg::Sha512),
-        oid::SHA1_RSA => Some(DigestAlg::Sha1),
-        oid::RSA_ENCRYPTION | oid::EC_PUBLIC_KEY => digest_hint,
-        oid::RSA_PSS => None,
-        _ => return Err("unsupported signature algorithm"),
-    };
-    let verifier: &dyn sig::VerificationAlgorithm = if key_alg == oid::EC_PUBLIC_KEY {
-        match (curve, digest) {
+    if !KNOWN_SIGNATURE_ALGORITHMS.contains(&alg.oid) {
+        return Err(Unsupported("the signature algorithm"));
+    }
+    let digest = signature_digest(alg, digest_hint);
+    if key_alg == oid::ED25519 || alg.oid == oid::ED25519 {
+        if key_alg != oid::ED25519 || alg.oid != oid::ED25519 {
+            return Err(Invalid);
+        }
+        return sig::UnparsedPublicKey::new(&sig::ED25519, key_bytes)
+            .verify(msg, signature)
+            .map_err(|_| Invalid);
+    }
+    if key_alg == oid::ED448 || alg.oid == oid::ED448 {
+        if key_alg != oid::ED448 || alg.oid != oid::ED448 {
+            return Err(Invalid);
+        }
+        let key = <&[u8; 57]>::try_from(key_bytes)
+            .ok()
+            .and_then(|k| ed448_goldilocks_plus::VerifyingKey::from_bytes(k).ok())
+            .ok_or(Invalid)?;
+        let signature =
+            ed448_goldilocks_plus::Signature::try_from(signature).map_err(|_| Invalid)?;
+        return key.verify_raw(&signature, msg).map_err(|_| Invalid);
+    }
+    if key_alg == oid::EC_PUBLIC_KEY {
+        // BSI TR-03111 plain signatures carry r ‖ s; ring reads DER.
+        let plain = matches!(
+            alg.oid,
+            oid::ECDSA_PLAIN_SHA1
+                | oid::ECDSA_PLAIN_SHA256
+                | oid::ECDSA_PLAIN_SHA384
+                | oid::ECDSA_PLAIN_SHA512
+        );
+        let der_sig;
+        let signature = if plain {
+            der_sig = fixed_ecdsa_to_der(signature).ok_or(Invalid)?;
+            &der_sig[..]
+        } else {
+            signature
+        };
+        let verifier: &dyn sig::VerificationAlgorithm = match (curve, digest) {
             (Some(oid::P256), Some(DigestAlg::Sha256)) => &sig::ECDSA_P256_SHA256_ASN1,
             (Some(oid::P256), Some(DigestAlg::Sha384)) => &sig::ECDSA_P256_SHA384_ASN1,
             (Some(oid::P384), Some(DigestAlg::Sha256)) => &sig::ECDSA_P384_SHA256_ASN1,
             (Some(oid::P384), Some(DigestAlg::Sha384)) => &sig::ECDSA_P384_SHA384_ASN1,
-            _ => return Err("unsupported ECDSA curve or digest"),
-        }
-    } else if key_alg == oid::RSA_ENCRYPTION || key_alg == oid::RSA_PSS {
-        if alg.oid == oid::RSA_PSS {
-            match pss_digest(alg) {
-                Some(DigestAlg::Sha256) => &sig::RSA_PSS_2048_8192_SHA256,
-                Some(DigestAlg::Sha384) => &sig::RSA_PSS_2048_8192_SHA384,
-                Some(DigestAlg::Sha512) => &sig::RSA_PSS_2048_8192_SHA512,
-                _ => return Err("unsupported RSA-PSS parameters"),
+            (Some(oid::P256 | oid::P384), _) => {
+                return Err(Unsupported("this ECDSA digest on this curve"))
             }
-        } else {
-            match digest {
-                Some(DigestAlg::Sha256) => &sig::RSA_PKCS1_2048_8192_SHA256,
-                Some(DigestAlg::Sha384) => &sig::RSA_PKCS1_2048_8192_SHA384,
-                Some(DigestAlg::Sha512) => &sig::RSA_PKCS1_2048_8192_SHA512,
-                Some(DigestAlg::Sha1) => &sig::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
-                None => return Err("RSA signature without a digest"),
-            }
+            _ => return Err(Unsupported("this elliptic curve")),
+        };
+        return sig::UnparsedPublicKey::new(verifier, key_bytes)
+            .verify(msg, signature)
+            .map_err(|_| Invalid);
+    }
+    if key_alg != oid::RSA_ENCRYPTION && key_alg != oid::RSA_PSS {
+        return Err(Unsupported("this kind of public key"));
+    }
+    let bits = rsa_modulus_bits(key_bytes).ok_or(Invalid)?;
+    if alg.oid == oid::RSA_PSS {
+        let verifier: &dyn sig::VerificationAlgorithm = match pss_digest(alg) {
+            Some(DigestAlg::Sha256) => &sig::RSA_PSS_2048_8192_SHA256,
+            Some(DigestAlg::Sha384) => &sig::RSA_PSS_2048_8192_SHA384,
+            Some(DigestAlg::Sha512) => &sig::RSA_PSS_2048_8192_SHA512,
+            _ => return Err(Unsupported("these RSA-PSS parameters")),
+        };
+        if !(2048..=8192).contains(&bits) {
+            return Err(Unsupported("RSA-PSS with a key of this size"));
         }
-    } else {
-        return Err("unsupported public key type");
+        return sig::UnparsedPublicKey::new(verifier, key_bytes)
+            .verify(msg, signature)
+            .map_err(|_| Invalid);
+    }
+    let digest = digest.ok_or(Unsupported("an RSA signature without a digest"))?;
+    if (2048..=8192).contains(&bits) {
+        let verifier: &dyn sig::VerificationAlgorithm = match digest {
+            DigestAlg::Sha256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+            DigestAlg::Sha384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+            DigestAlg::Sha512 => &sig::RSA_PKCS1_2048_8192_SHA512,
+            DigestAlg::Sha1 => &sig::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+            DigestAlg::Shake256 => return Err(Unsupported("RSA with SHAKE256")),
+        };
+        return sig::UnparsedPublicKey::new(verifier, key_bytes)
+            .verify(msg, signature)
+            .map_err(|_| Invalid);
+    }
+    // Shorter keys (older producers' 1024-bit ones): checked here, judged
+    // by the algorithm policy.
+    if !(512..2048).contains(&bits) {
+        return Err(Unsupported("an RSA key of this size"));
+    }
+    rsa_pkcs1_short(key_bytes, digest, msg, signature)
+}
+
+fn rsa_pkcs1_short(
+    key: &[u8],
+    digest: DigestAlg,
+    msg: &[u8],
+    signature: &[u8],
+) -> Result<(), BadSignature> {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    let key = rsa::RsaPublicKey::from_pkcs1_der(key).map_err(|_| BadSignature::Invalid)?;
+    let scheme = match digest {
+        DigestAlg::Sha1 => rsa::Pkcs1v15Sign::new::<sha1::Sha1>(),
+        DigestAlg::Sha256 => rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+        DigestAlg::Sha384 => rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
+        DigestAlg::Sha512 => rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
+        DigestAlg::Shake256 => return Err(BadSignature::Unsupported("RSA with SHAKE256")),
     };
-    sig::UnparsedPublicKey::new(verifier, key_bytes)
-        .verify(msg, signature)
-        .map_err(|_| "signature does not verify")
+    key.verify(scheme, &digest.digest(&[msg]), signature)
+        .map_err(|_| BadSignature::Invalid)
+}
+
+/// `r ‖ s` (two halves of equal length) to `SEQUENCE { INTEGER r, INTEGER s }`.
+fn fixed_ecdsa_to_der(fixed: &[u8]) -> Option<Vec<u8>> {
+    if fixed.is_empty() || !fixed.len().is_multiple_of(2) || fixed.len() > 132 {
+        return None;
+    }
+    let mut body = Vec::new();
+    for half in fixed.chunks(fixed.len() / 2) {
+        let skip = half
+            .iter()
+            .take_while(|b| **b == 0)
+            .count()
+            .min(half.len() - 1);
+        let int = &half[skip..];
+        body.push(0x02);
+        if int[0] & 0x80 != 0 {
+            push_len(&mut body, int.len() + 1);
+            body.push(0);
+        } else {
+            push_len(&mut body, int.len());
+        }
+        body.extend_from_slice(int);
+    }
+    let mut out = vec![0x30];
+    push_len(&mut out, body.len());
+    out.extend_from_slice(&body);
+    Some(out)
 }
 
 /// The hash of RSASSA-PSS parameters, when MGF1 uses the same hash and the

@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+mod ber;
 mod cms;
 mod crypto;
 mod diff;
@@ -16,15 +17,17 @@ mod oid;
 mod path;
 pub mod pdf;
 pub mod pki;
+mod policy;
 mod seal;
 mod tsa;
 mod validate;
 
 pub use crypto::{
-    cut, hex, pem_blocks, pem_encode, sha256, Certificate, Crl, SigningKey, UnixTime,
+    cut, hex, pem_blocks, pem_encode, sha256, Certificate, Crl, DigestAlg, SigningKey, UnixTime,
 };
 pub use diff::Modification;
 pub use error::Error;
+pub use policy::{AlgorithmPolicy, Applies, Rule};
 pub use seal::{seal, Level, SealConfig};
 pub use tsa::{request as timestamp_request, token_from_response, LocalTsa, TimeStamper};
 pub use validate::{

@@ -17,13 +17,27 @@ pub const SHA1: Oid = Oid::new_unwrap("1.3.14.3.2.26");
 pub const SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
 pub const SHA384: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.2");
 pub const SHA512: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.3");
+pub const SHAKE256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.12");
+pub const SHAKE256_LEN: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.18");
 
 pub const EC_PUBLIC_KEY: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
 pub const P256: Oid = Oid::new_unwrap("1.2.840.10045.3.1.7");
 pub const P384: Oid = Oid::new_unwrap("1.3.132.0.34");
+pub const P521: Oid = Oid::new_unwrap("1.3.132.0.35");
+pub const BRAINPOOL_P256: Oid = Oid::new_unwrap("1.3.36.3.3.2.8.1.1.7");
+pub const BRAINPOOL_P384: Oid = Oid::new_unwrap("1.3.36.3.3.2.8.1.1.11");
+pub const BRAINPOOL_P512: Oid = Oid::new_unwrap("1.3.36.3.3.2.8.1.1.13");
+pub const ECDSA_SHA1: Oid = Oid::new_unwrap("1.2.840.10045.4.1");
 pub const ECDSA_SHA256: Oid = Oid::new_unwrap("1.2.840.10045.4.3.2");
 pub const ECDSA_SHA384: Oid = Oid::new_unwrap("1.2.840.10045.4.3.3");
 pub const ECDSA_SHA512: Oid = Oid::new_unwrap("1.2.840.10045.4.3.4");
+/// BSI TR-03111 ECDSA with plain (`r ‖ s`) signatures.
+pub const ECDSA_PLAIN_SHA1: Oid = Oid::new_unwrap("0.4.0.127.0.7.1.1.4.1.1");
+pub const ECDSA_PLAIN_SHA256: Oid = Oid::new_unwrap("0.4.0.127.0.7.1.1.4.1.3");
+pub const ECDSA_PLAIN_SHA384: Oid = Oid::new_unwrap("0.4.0.127.0.7.1.1.4.1.4");
+pub const ECDSA_PLAIN_SHA512: Oid = Oid::new_unwrap("0.4.0.127.0.7.1.1.4.1.5");
+pub const ED25519: Oid = Oid::new_unwrap("1.3.101.112");
+pub const ED448: Oid = Oid::new_unwrap("1.3.101.113");
 pub const RSA_ENCRYPTION: Oid = Oid::new_unwrap("1.2.840.113549.1.1.1");
 pub const SHA1_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.5");
 pub const RSA_PSS: Oid = Oid::new_unwrap("1.2.840.113549.1.1.10");

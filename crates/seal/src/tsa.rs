@@ -237,17 +237,22 @@ pub(crate) fn check_token(
     cache: &CertCache,
 ) -> Result<Stamp, &'static str> {
     let parsed = cms::parse(token, cache)?;
-    if parsed.signed_data.encap_content_info.econtent_type != oid::TST_INFO {
+    if parsed.econtent_type != oid::TST_INFO {
         return Err("time-stamp token does not carry TSTInfo");
     }
     let content = parsed
-        .econtent()
+        .econtent
+        .clone()
         .ok_or("time-stamp token without content")?;
     let info = parse_tst_info(&content).ok_or("malformed TSTInfo")?;
     let imprint_alg = DigestAlg::from_oid(&info.message_imprint.hash_algorithm.oid)
         .ok_or("unsupported time-stamp imprint algorithm")?;
     let imprint_ok = digest(imprint_alg) == info.message_imprint.hashed_message.as_bytes();
-    let checked = parsed.check(&|alg| alg.digest(&[&content]));
+    let checked = parsed
+        .check(&[&content])
+        .into_iter()
+        .next()
+        .ok_or("time-stamp token without a signer")?;
     Ok(Stamp {
         gen_time: info.gen_time,
         imprint_ok,

@@ -5,10 +5,12 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use crate::cms;
+use crate::crypto::{key_kind, signature_digest, KeyKind};
 use crate::crypto::{CertCache, Certificate, Crl, DigestAlg, ParseCache, UnixTime};
 use crate::diff::{self, Modification};
 use crate::path::{self, PathProblem, Purpose};
 use crate::pdf::{decode_text, is_revision_end, Dict, Document, Entry, Lexer, ObjRef, Object};
+use crate::policy::{Acceptance, AlgorithmPolicy};
 use crate::seal::docmdp_level;
 use crate::tsa;
 use crate::Error;
@@ -24,6 +26,8 @@ pub struct ValidationConfig {
     pub anchors: Vec<Certificate>,
     pub crls: Vec<Crl>,
     pub time: UnixTime,
+    /// Which algorithms signatures may use, and until when.
+    pub policy: AlgorithmPolicy,
     pub(crate) verified: Arc<VerifiedSignatures>,
     pub(crate) certs: Arc<CertCache>,
     pub(crate) crl_cache: Arc<ParseCache<Crl>>,
@@ -35,6 +39,7 @@ impl ValidationConfig {
             anchors,
             crls,
             time,
+            policy: AlgorithmPolicy::default(),
             verified: Arc::default(),
             certs: Arc::default(),
             crl_cache: Arc::default(),
@@ -118,6 +123,7 @@ pub enum SubIndication {
     RevokedNoPoe,
     NotYetValid,
     CryptoConstraintsFailure,
+    CryptoConstraintsFailureNoPoe,
 }
 
 impl SubIndication {
@@ -134,6 +140,7 @@ impl SubIndication {
             SubIndication::RevokedNoPoe => "REVOKED_NO_POE",
             SubIndication::NotYetValid => "NOT_YET_VALID",
             SubIndication::CryptoConstraintsFailure => "CRYPTO_CONSTRAINTS_FAILURE",
+            SubIndication::CryptoConstraintsFailureNoPoe => "CRYPTO_CONSTRAINTS_FAILURE_NO_POE",
         }
     }
 }
@@ -388,6 +395,550 @@ pub fn validate(pdf: &[u8], cfg: &ValidationConfig) -> Result<Report, Error> {
     })
 }
 
+// Each signature goes through ETSI EN 319 102-1's building blocks, each a
+// function with its own result: format checking (§5.2.2), identification
+// of the signing certificate and cryptographic verification (§5.2.3,
+// §5.2.7), our modification analysis, X.509 certificate validation with
+// past signature validation from the signature time-stamp (§5.2.6,
+// §5.6.2.4), and signature acceptance under the algorithm policy
+// (§5.2.8). `validate_one` assembles the report from their results.
+
+/// A verdict a building block reached, with its reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Finding {
+    indication: Indication,
+    sub: SubIndication,
+    why: String,
+}
+
+impl Finding {
+    fn new(indication: Indication, sub: SubIndication, why: impl Into<String>) -> Finding {
+        Finding {
+            indication,
+            sub,
+            why: why.into(),
+        }
+    }
+}
+
+/// What a signature dictionary's form allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    /// CAdES or PKCS#7 detached: the CMS signs the byte range.
+    Detached,
+    /// `adbe.pkcs7.sha1`: the CMS signs the SHA-1 of the byte range,
+    /// which it encapsulates.
+    Sha1Digest,
+    /// `ETSI.RFC3161`: a time-stamp token over the byte range.
+    DocumentTimestamp,
+}
+
+/// Format checking's result: the signed bytes and the signature value.
+struct Signed<'a> {
+    format: Format,
+    /// The bytes before and after the signature value.
+    parts: [&'a [u8]; 2],
+    /// The end of the signed revision.
+    end: usize,
+    covers_whole_document: bool,
+    contents: &'a [u8],
+}
+
+/// Format checking: a SubFilter this validator reads, a byte range that
+/// is the whole signed revision but this signature's value.
+fn format_checking<'a>(doc: &'a Document<'_>, f: &'a SigField) -> Result<Signed<'a>, Finding> {
+    let sub_filter = f.dict.name(b"SubFilter").unwrap_or_default();
+    let format = match sub_filter {
+        b"ETSI.CAdES.detached" | b"adbe.pkcs7.detached" => Format::Detached,
+        b"adbe.pkcs7.sha1" => Format::Sha1Digest,
+        b"ETSI.RFC3161" => Format::DocumentTimestamp,
+        other => {
+            return Err(Finding::new(
+                Indication::Indeterminate,
+                SubIndication::FormatFailure,
+                format!(
+                    "this signature format ({}) cannot be checked here",
+                    String::from_utf8_lossy(other)
+                ),
+            ))
+        }
+    };
+    let format_failure =
+        |why: &str| Finding::new(Indication::TotalFailed, SubIndication::FormatFailure, why);
+    let buf = doc.buf;
+    let Some(Object::Str(contents)) = f.dict.get(b"Contents") else {
+        return Err(format_failure("signature without /Contents"));
+    };
+    let range: Option<Vec<usize>> = f
+        .dict
+        .get(b"ByteRange")
+        .and_then(Object::as_array)
+        .and_then(|a| {
+            a.iter()
+                .map(|o| o.as_int().and_then(|i| usize::try_from(i).ok()))
+                .collect()
+        });
+    let Some([a, b, c, d]) = range
+        .as_deref()
+        .map(<[usize]>::to_vec)
+        .and_then(|v| <[usize; 4]>::try_from(v).ok())
+    else {
+        return Err(format_failure("signature without a valid /ByteRange"));
+    };
+    let end = c.checked_add(d);
+    let value_offset = match doc.entry(f.value.num, 0) {
+        Some(Entry::InUse { offset, .. }) => Some(offset),
+        _ => None,
+    };
+    let gap_ok = a == 0
+        && b < c
+        && end.is_some_and(|e| e <= buf.len())
+        && buf.get(b) == Some(&b'<')
+        && buf.get(c - 1) == Some(&b'>')
+        && value_offset.is_some_and(|o| o < b)
+        && value_offset.is_some_and(|o| contents_at(buf, o, b, c));
+    let Some(end) = end.filter(|_| gap_ok) else {
+        return Err(format_failure(
+            "the byte range does not exclude exactly this signature's value: the signed bytes are not the document",
+        ));
+    };
+    let covers_whole_document = end == buf.len()
+        || buf[end..]
+            .iter()
+            .all(|b| crate::pdf::find(b" \r\n\t\0", &[*b]).is_some());
+    if !covers_whole_document && !is_revision_end(buf, end) {
+        return Err(format_failure(
+            "the signature does not end at the end of a revision",
+        ));
+    }
+    Ok(Signed {
+        format,
+        parts: [&buf[..b], &buf[c..end]],
+        end,
+        covers_whole_document,
+        contents,
+    })
+}
+
+/// Identification of the signing certificate and cryptographic
+/// verification: who signed, whether the signed bytes and the value hold,
+/// and with which algorithms.
+struct Crypto {
+    signer: Option<Certificate>,
+    /// Certificates the signature carries (for the path).
+    carried: Vec<Certificate>,
+    /// The digest and key the signature value uses, when known.
+    algorithms: Option<(Option<DigestAlg>, KeyKind)>,
+    claimed_time: Option<UnixTime>,
+    /// The signature time-stamp tokens, unchecked, and the value they stamp.
+    timestamp_tokens: Vec<Vec<u8>>,
+    signature_value: Vec<u8>,
+    /// A document time-stamp: its token's time and TSA.
+    stamp: Option<Timestamp>,
+    findings: Vec<Finding>,
+    notes: Vec<String>,
+}
+
+fn cryptographic_verification(signed: &Signed<'_>, cfg: &ValidationConfig) -> Crypto {
+    let mut out = Crypto {
+        signer: None,
+        carried: Vec::new(),
+        algorithms: None,
+        claimed_time: None,
+        timestamp_tokens: Vec::new(),
+        signature_value: Vec::new(),
+        stamp: None,
+        findings: Vec::new(),
+        notes: Vec::new(),
+    };
+    let range_digest = |alg: DigestAlg| alg.digest(&signed.parts);
+    if signed.format == Format::DocumentTimestamp {
+        match tsa::check_token(signed.contents, &range_digest, &cfg.certs) {
+            Err(why) => out.findings.push(Finding::new(
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                why,
+            )),
+            Ok(stamp) => {
+                if !stamp.imprint_ok || !stamp.checked.digest_ok {
+                    out.findings.push(Finding::new(
+                        Indication::TotalFailed,
+                        SubIndication::HashFailure,
+                        "the document time-stamp does not match the document",
+                    ));
+                } else if let Some(what) = stamp.checked.unsupported {
+                    out.findings.push(unsupported(what));
+                } else if !stamp.checked.signature_ok {
+                    out.findings.push(Finding::new(
+                        Indication::TotalFailed,
+                        SubIndication::SigCryptoFailure,
+                        "the time-stamp signature does not verify",
+                    ));
+                }
+                out.stamp = Some(Timestamp {
+                    time: stamp.gen_time,
+                    valid: false,
+                    tsa: stamp.checked.signer.as_ref().map(Certificate::subject),
+                });
+                out.claimed_time = Some(stamp.gen_time);
+                out.carried = stamp.certs;
+                out.signer = stamp.checked.signer;
+                if out.signer.is_none() {
+                    out.findings.push(Finding::new(
+                        Indication::Indeterminate,
+                        SubIndication::NoSigningCertificateFound,
+                        "the time-stamp authority's certificate is not in the token",
+                    ));
+                }
+            }
+        }
+        return out;
+    }
+
+    let parsed = match cms::parse(signed.contents, &cfg.certs) {
+        Ok(p) => p,
+        Err(why) => {
+            out.findings.push(Finding::new(
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                why,
+            ));
+            return out;
+        }
+    };
+    if parsed.ber {
+        out.notes
+            .push("the signature is BER-encoded; it was read as DER".into());
+    }
+    // What the CMS signs: the byte range itself, or (adbe.pkcs7.sha1) the
+    // SHA-1 of it, carried inside.
+    let sha1_of_range;
+    let content: Vec<&[u8]> = match signed.format {
+        Format::Sha1Digest => {
+            sha1_of_range = DigestAlg::Sha1.digest(&signed.parts);
+            match &parsed.econtent {
+                Some(c) if *c == sha1_of_range => vec![&sha1_of_range[..]],
+                Some(_) => {
+                    out.findings.push(Finding::new(
+                        Indication::TotalFailed,
+                        SubIndication::HashFailure,
+                        "the signed bytes were changed after signing",
+                    ));
+                    vec![&sha1_of_range[..]]
+                }
+                None => {
+                    out.findings.push(Finding::new(
+                        Indication::TotalFailed,
+                        SubIndication::FormatFailure,
+                        "an adbe.pkcs7.sha1 signature must carry the document's digest",
+                    ));
+                    return out;
+                }
+            }
+        }
+        _ => {
+            if parsed.econtent.is_some() {
+                out.findings.push(Finding::new(
+                    Indication::TotalFailed,
+                    SubIndication::FormatFailure,
+                    "a detached signature must not carry content of its own",
+                ));
+            }
+            signed.parts.to_vec()
+        }
+    };
+    let checks = parsed.check(&content);
+    if checks.len() > 1 {
+        out.notes.push(format!(
+            "the signature has {} signers; each was checked",
+            checks.len()
+        ));
+    }
+    for (i, checked) in checks.iter().enumerate() {
+        if let Some(p) = checked.problem {
+            out.findings.push(Finding::new(
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                p,
+            ));
+        }
+        if checked.signer.is_none() {
+            out.findings.push(Finding::new(
+                Indication::Indeterminate,
+                SubIndication::NoSigningCertificateFound,
+                "the signer's certificate is not in the signature",
+            ));
+        } else if !checked.digest_ok {
+            out.findings.push(Finding::new(
+                Indication::TotalFailed,
+                SubIndication::HashFailure,
+                "the signed bytes were changed after sealing",
+            ));
+        } else if let Some(what) = checked.unsupported {
+            out.findings.push(unsupported(what));
+        } else if !checked.signature_ok {
+            out.findings.push(Finding::new(
+                Indication::TotalFailed,
+                SubIndication::SigCryptoFailure,
+                "the signature value does not verify with the signer's key",
+            ));
+        }
+        if checked.ess_ok == Some(false) {
+            out.findings.push(Finding::new(
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                "the signing-certificate attribute names another certificate",
+            ));
+        }
+        if checked.resorted {
+            out.notes.push(
+                "the signed attributes verify in DER order, not in the order they were sent".into(),
+            );
+        }
+        if i > 0 {
+            continue;
+        }
+        if checked.without_attributes {
+            out.notes.push(
+                "the signature has no signed attributes: it signs the document's bytes directly"
+                    .into(),
+            );
+        }
+        out.claimed_time = checked.signing_time;
+        out.timestamp_tokens = checked.timestamp_tokens.clone();
+        out.signature_value = checked.signature_value.clone();
+        out.signer = checked.signer.clone();
+        if let Some(signer) = &checked.signer {
+            let si = &parsed.signers[0];
+            let mut digest = signature_digest(&si.signature_algorithm, checked.digest_alg);
+            if signed.format == Format::Sha1Digest {
+                digest = Some(DigestAlg::Sha1);
+            }
+            out.algorithms = Some((digest, key_kind(signer.spki())));
+        }
+    }
+    out.carried = parsed.certs;
+    out
+}
+
+fn unsupported(what: &str) -> Finding {
+    Finding::new(
+        Indication::Indeterminate,
+        SubIndication::CryptoConstraintsFailure,
+        format!("the signature uses {what}, which this verifier cannot check"),
+    )
+}
+
+/// The signature time-stamp, checked: a proof that the signature value
+/// existed at its time when its token is intact and its TSA trusted.
+fn signature_timestamp(
+    crypto: &Crypto,
+    dss: &diff::DssMaterial,
+    cfg: &ValidationConfig,
+) -> (Option<Timestamp>, Vec<String>) {
+    let mut best: Option<Timestamp> = None;
+    let mut notes = Vec::new();
+    for token in &crypto.timestamp_tokens {
+        let value = &crypto.signature_value;
+        match tsa::check_token(token, &|alg| alg.digest(&[value]), &cfg.certs) {
+            Ok(stamp) => {
+                let intact =
+                    stamp.imprint_ok && stamp.checked.digest_ok && stamp.checked.signature_ok;
+                // The TSA's issuers may travel in the token or beside the seal's.
+                let carried: Vec<Certificate> = stamp
+                    .certs
+                    .iter()
+                    .chain(crypto.carried.iter())
+                    .cloned()
+                    .collect();
+                let chain_ok = stamp.checked.signer.as_ref().is_some_and(|tsa_cert| {
+                    path::validate_path(
+                        tsa_cert,
+                        &carried,
+                        dss,
+                        cfg,
+                        cfg.time,
+                        Purpose::TimeStamping,
+                    )
+                    .is_ok()
+                });
+                if !intact {
+                    notes
+                        .push("the signature time-stamp is broken or stamps something else".into());
+                } else if !chain_ok {
+                    notes.push("the signature time-stamp's authority is not trusted".into());
+                }
+                let found = Timestamp {
+                    time: stamp.gen_time,
+                    valid: intact && chain_ok,
+                    tsa: stamp.checked.signer.as_ref().map(Certificate::subject),
+                };
+                // The earliest valid proof wins; an invalid one is shown
+                // only when there is nothing better.
+                let better = match &best {
+                    None => true,
+                    Some(b) => {
+                        (found.valid && !b.valid) || (found.valid == b.valid && found.time < b.time)
+                    }
+                };
+                if better {
+                    best = Some(found);
+                }
+            }
+            Err(why) => notes.push(format!("the signature time-stamp is unreadable: {why}")),
+        }
+    }
+    (best, notes)
+}
+
+/// Our modification analysis: what changed after the signed revision.
+fn modification_analysis(
+    doc: &Document<'_>,
+    end: usize,
+    certification: Option<i64>,
+) -> (Vec<Modification>, Option<Finding>) {
+    let changes = match diff::analyse(doc, end, certification) {
+        Ok(changes) => changes,
+        Err(why) => vec![Modification {
+            allowed: false,
+            what: why,
+        }],
+    };
+    let refused: Vec<&str> = changes
+        .iter()
+        .filter(|m| !m.allowed)
+        .map(|m| m.what.as_str())
+        .collect();
+    let finding = (!refused.is_empty()).then(|| {
+        Finding::new(
+            Indication::TotalFailed,
+            SubIndication::HashFailure,
+            format!(
+                "the document was changed after sealing: {}",
+                refused.join("; ")
+            ),
+        )
+    });
+    (changes, finding)
+}
+
+/// X.509 certificate validation, at the validation time and, when a
+/// time-stamp proves the signature existed earlier, at that time.
+struct CertificateValidation {
+    chain: Vec<String>,
+    revocation_checked: bool,
+    findings: Vec<Finding>,
+    notes: Vec<String>,
+}
+
+fn certificate_validation(
+    cert: &Certificate,
+    carried: &[Certificate],
+    purpose: Purpose,
+    poe: Option<UnixTime>,
+    dss: &diff::DssMaterial,
+    cfg: &ValidationConfig,
+) -> CertificateValidation {
+    let mut out = CertificateValidation {
+        chain: Vec::new(),
+        revocation_checked: false,
+        findings: Vec::new(),
+        notes: Vec::new(),
+    };
+    let outcome = match path::validate_path(cert, carried, dss, cfg, cfg.time, purpose) {
+        // Past signature validation: the time-stamp proves the seal
+        // existed while every certificate was valid.
+        Err(PathProblem::Expired | PathProblem::NotYetValid) if poe.is_some() => {
+            let t = poe.unwrap_or(cfg.time);
+            let again = path::validate_path(cert, carried, dss, cfg, t, purpose);
+            if again.is_ok() {
+                out.notes.push("a certificate has expired since, but the time-stamp proves the seal was made while it was valid".into());
+            }
+            again
+        }
+        other => other,
+    };
+    let indeterminate = |sub, why: &str| Finding::new(Indication::Indeterminate, sub, why);
+    match outcome {
+        Ok(ok) => {
+            out.chain = ok
+                .chain
+                .iter()
+                .map(|c| c.common_name().unwrap_or_else(|| c.subject()))
+                .collect();
+            out.revocation_checked = ok.revocation_checked;
+            if !ok.revocation_checked {
+                out.notes.push("no revocation list was available for every certificate: revocation not checked".into());
+            }
+            if let Some(revoked_at) = ok.revoked_at {
+                match poe {
+                    Some(t) if t < revoked_at => out.notes.push(
+                        "a certificate was revoked after the time-stamp proved the seal existed".into(),
+                    ),
+                    Some(_) => out.findings.push(Finding::new(Indication::TotalFailed, SubIndication::Revoked, "the seal certificate was revoked before the seal was made")),
+                    None => out.findings.push(indeterminate(SubIndication::RevokedNoPoe, "the seal certificate is revoked and nothing proves the seal was made before")),
+                }
+            }
+        }
+        Err(PathProblem::NoChain) => out.findings.push(indeterminate(
+            SubIndication::NoCertificateChainFound,
+            "the certificate does not lead to a trusted root",
+        )),
+        Err(PathProblem::Expired) => out.findings.push(indeterminate(
+            SubIndication::OutOfBoundsNoPoe,
+            "a certificate has expired and no time-stamp proves the seal was made before",
+        )),
+        Err(PathProblem::NotYetValid) => out.findings.push(indeterminate(
+            SubIndication::NotYetValid,
+            "a certificate is not yet valid",
+        )),
+        Err(PathProblem::Constraints(why)) => out
+            .findings
+            .push(indeterminate(SubIndication::ChainConstraintsFailure, why)),
+    }
+    out
+}
+
+/// Signature acceptance: the algorithm policy, at the time the signature
+/// is proven to have existed (its time-stamp) or else now.
+fn signature_acceptance(
+    algorithms: (Option<DigestAlg>, KeyKind),
+    poe: Option<UnixTime>,
+    cfg: &ValidationConfig,
+) -> Result<Option<String>, Finding> {
+    let (digest, key) = algorithms;
+    match cfg.policy.judge(digest, key) {
+        Acceptance::Accepted => Ok(None),
+        Acceptance::Refused(what) => Err(Finding::new(
+            Indication::Indeterminate,
+            SubIndication::CryptoConstraintsFailure,
+            format!("{what} are not accepted for any signature (algorithm policy)"),
+        )),
+        Acceptance::Until(sunset) => {
+            let date = &sunset.until.to_rfc3339()[..10];
+            match poe {
+                Some(t) if t <= sunset.until => Ok(Some(format!(
+                    "{} is accepted for signatures made until {date} (algorithm policy); the time-stamp proves this one was made on {}",
+                    sunset.what,
+                    &t.to_rfc3339()[..10]
+                ))),
+                _ if cfg.time <= sunset.until => Ok(Some(format!(
+                    "{} is accepted for signatures made until {date} (algorithm policy)",
+                    sunset.what
+                ))),
+                _ => Err(Finding::new(
+                    Indication::Indeterminate,
+                    SubIndication::CryptoConstraintsFailureNoPoe,
+                    format!(
+                        "{} is not accepted after {date} (algorithm policy), and no time-stamp proves the signature was made before",
+                        sunset.what
+                    ),
+                )),
+            }
+        }
+    }
+}
+
 fn validate_one(
     doc: &Document<'_>,
     f: &SigField,
@@ -407,7 +958,7 @@ fn validate_one(
     let mut r = SignatureReport {
         field: f.name.clone(),
         kind,
-        sub_filter: sub_filter.clone(),
+        sub_filter,
         indication: Indication::TotalPassed,
         sub_indication: None,
         signer: None,
@@ -425,285 +976,52 @@ fn validate_one(
         revocation_checked: false,
         details: Vec::new(),
     };
-    if !matches!(
-        sub_filter.as_str(),
-        "ETSI.CAdES.detached" | "adbe.pkcs7.detached" | "ETSI.RFC3161"
-    ) {
-        fail(
-            &mut r,
-            Indication::TotalFailed,
-            SubIndication::FormatFailure,
-            "unsupported signature format (SubFilter)",
-        );
-        return r;
-    }
 
-    // The byte range must be the whole signed revision but the /Contents.
-    let buf = doc.buf;
-    let Some(Object::Str(contents)) = f.dict.get(b"Contents") else {
-        fail(
-            &mut r,
-            Indication::TotalFailed,
-            SubIndication::FormatFailure,
-            "signature without /Contents",
-        );
-        return r;
+    let signed = match format_checking(doc, f) {
+        Ok(s) => s,
+        Err(finding) => {
+            record(&mut r, finding);
+            return r;
+        }
     };
-    let range: Option<Vec<usize>> = f
-        .dict
-        .get(b"ByteRange")
-        .and_then(Object::as_array)
-        .and_then(|a| {
-            a.iter()
-                .map(|o| o.as_int().and_then(|i| usize::try_from(i).ok()))
-                .collect()
-        });
-    let Some([a, b, c, d]) = range
-        .as_deref()
-        .map(<[usize]>::to_vec)
-        .and_then(|v| <[usize; 4]>::try_from(v).ok())
-    else {
-        fail(
-            &mut r,
-            Indication::TotalFailed,
-            SubIndication::FormatFailure,
-            "signature without a valid /ByteRange",
-        );
-        return r;
-    };
-    let end = c.checked_add(d);
-    let value_offset = match doc.entry(f.value.num, 0) {
-        Some(Entry::InUse { offset, .. }) => Some(offset),
-        _ => None,
-    };
-    let gap_ok = a == 0
-        && b < c
-        && end.is_some_and(|e| e <= buf.len())
-        && buf.get(b) == Some(&b'<')
-        && buf.get(c - 1) == Some(&b'>')
-        && value_offset.is_some_and(|o| o < b)
-        && value_offset.is_some_and(|o| contents_at(buf, o, b, c));
-    let Some(end) = end.filter(|_| gap_ok) else {
-        fail(
-            &mut r,
-            Indication::TotalFailed,
-            SubIndication::FormatFailure,
-            "the byte range does not exclude exactly this signature's value: the signed bytes are not the document",
-        );
-        return r;
-    };
-    r.signed_length = end;
-    r.covers_whole_document = end == buf.len()
-        || buf[end..]
+    r.signed_length = signed.end;
+    r.covers_whole_document = signed.covers_whole_document;
+
+    let crypto = cryptographic_verification(&signed, cfg);
+    let cms_unreadable = crypto.signer.is_none()
+        && crypto
+            .findings
             .iter()
-            .all(|b| crate::pdf::find(b" \r\n\t\0", &[*b]).is_some());
-    if !r.covers_whole_document && !is_revision_end(buf, end) {
-        fail(
-            &mut r,
-            Indication::TotalFailed,
-            SubIndication::FormatFailure,
-            "the signature does not end at the end of a revision",
-        );
-        return r;
+            .any(|f| f.sub == SubIndication::FormatFailure);
+    r.details.extend(crypto.notes.iter().cloned());
+    for finding in crypto.findings.iter().cloned() {
+        record(&mut r, finding);
     }
-
-    let range_digest = |alg: DigestAlg| alg.digest(&[&buf[..b], &buf[c..end]]);
-
-    // The cryptographic part.
-    let anchors_needed_certs;
-    let signer_cert;
-    let mut best_time = None;
-    if kind == SignatureKind::DocumentTimestamp {
-        match tsa::check_token(contents, &range_digest, &cfg.certs) {
-            Err(why) => {
-                fail(
-                    &mut r,
-                    Indication::TotalFailed,
-                    SubIndication::FormatFailure,
-                    why,
-                );
-                return r;
-            }
-            Ok(stamp) => {
-                if !stamp.imprint_ok || !stamp.checked.digest_ok {
-                    fail(
-                        &mut r,
-                        Indication::TotalFailed,
-                        SubIndication::HashFailure,
-                        "the document time-stamp does not match the document",
-                    );
-                } else if !stamp.checked.signature_ok {
-                    fail(
-                        &mut r,
-                        Indication::TotalFailed,
-                        SubIndication::SigCryptoFailure,
-                        "the time-stamp signature does not verify",
-                    );
-                }
-                r.timestamp = Some(Timestamp {
-                    time: stamp.gen_time,
-                    valid: false,
-                    tsa: stamp.checked.signer.as_ref().map(Certificate::subject),
-                });
-                r.claimed_signing_time.get_or_insert(stamp.gen_time);
-                anchors_needed_certs = stamp.certs;
-                signer_cert = stamp.checked.signer;
-                if signer_cert.is_none() {
-                    fail(
-                        &mut r,
-                        Indication::Indeterminate,
-                        SubIndication::NoSigningCertificateFound,
-                        "the time-stamp authority's certificate is not in the token",
-                    );
-                }
-            }
-        }
-    } else {
-        let parsed = match cms::parse(contents, &cfg.certs) {
-            Ok(p) => p,
-            Err(why) => {
-                fail(
-                    &mut r,
-                    Indication::TotalFailed,
-                    SubIndication::FormatFailure,
-                    why,
-                );
-                return r;
-            }
-        };
-        let checked = parsed.check(&range_digest);
-        if let Some(p) = checked.problem {
-            fail(
-                &mut r,
-                Indication::TotalFailed,
-                SubIndication::FormatFailure,
-                p,
-            );
-        }
-        if checked.signer.is_none() {
-            fail(
-                &mut r,
-                Indication::Indeterminate,
-                SubIndication::NoSigningCertificateFound,
-                "the signer's certificate is not in the signature",
-            );
-        } else if !checked.digest_ok {
-            fail(
-                &mut r,
-                Indication::TotalFailed,
-                SubIndication::HashFailure,
-                "the signed bytes were changed after sealing",
-            );
-        } else if !checked.signature_ok {
-            fail(
-                &mut r,
-                Indication::TotalFailed,
-                SubIndication::SigCryptoFailure,
-                "the signature value does not verify with the signer's key",
-            );
-        }
-        if checked.ess_ok == Some(false) {
-            fail(
-                &mut r,
-                Indication::TotalFailed,
-                SubIndication::FormatFailure,
-                "the signing-certificate attribute names another certificate",
-            );
-        }
-        if r.claimed_signing_time.is_none() {
-            r.claimed_signing_time = checked.signing_time;
-        }
-        if let Some(token) = &checked.timestamp_token {
-            let sig_value = checked.signature_value.clone();
-            match tsa::check_token(token, &|alg| alg.digest(&[&sig_value]), &cfg.certs) {
-                Ok(stamp) => {
-                    let intact =
-                        stamp.imprint_ok && stamp.checked.digest_ok && stamp.checked.signature_ok;
-                    // The TSA's issuers may travel in the token or beside the seal's.
-                    let carried: Vec<Certificate> = stamp
-                        .certs
-                        .iter()
-                        .chain(parsed.certs.iter())
-                        .cloned()
-                        .collect();
-                    let chain_ok = stamp.checked.signer.as_ref().is_some_and(|tsa_cert| {
-                        path::validate_path(
-                            tsa_cert,
-                            &carried,
-                            dss,
-                            cfg,
-                            cfg.time,
-                            Purpose::TimeStamping,
-                        )
-                        .is_ok()
-                    });
-                    if !intact {
-                        r.details.push(
-                            "the signature time-stamp is broken or stamps something else".into(),
-                        );
-                    } else if !chain_ok {
-                        r.details
-                            .push("the signature time-stamp's authority is not trusted".into());
-                    }
-                    let valid = intact && chain_ok;
-                    if valid {
-                        best_time = Some(stamp.gen_time);
-                    }
-                    r.timestamp = Some(Timestamp {
-                        time: stamp.gen_time,
-                        valid,
-                        tsa: stamp.checked.signer.as_ref().map(Certificate::subject),
-                    });
-                }
-                Err(why) => r
-                    .details
-                    .push(format!("the signature time-stamp is unreadable: {why}")),
-            }
-        }
-        anchors_needed_certs = parsed.certs;
-        signer_cert = checked.signer;
+    if r.claimed_signing_time.is_none() {
+        r.claimed_signing_time = crypto.claimed_time;
     }
-    if let Some(cert) = &signer_cert {
+    if let Some(cert) = &crypto.signer {
         r.signer = Some(Signer::of(cert));
     }
-
-    // What changed after this signature.
-    match diff::analyse(doc, end, r.certification) {
-        Ok(changes) => {
-            r.modified_after_sealing = changes.iter().any(|m| !m.allowed);
-            r.changes = changes;
-        }
-        Err(why) => {
-            r.modified_after_sealing = true;
-            r.changes = vec![Modification {
-                allowed: false,
-                what: why,
-            }];
-        }
+    if cms_unreadable && r.indication == Indication::TotalFailed && crypto.stamp.is_none() {
+        return r;
     }
-    if r.modified_after_sealing {
-        let what: Vec<String> = r
-            .changes
-            .iter()
-            .filter(|m| !m.allowed)
-            .map(|m| m.what.clone())
-            .collect();
-        fail(
-            &mut r,
-            Indication::TotalFailed,
-            SubIndication::HashFailure,
-            &format!(
-                "the document was changed after sealing: {}",
-                what.join("; ")
-            ),
-        );
+    let (stamp, notes) = signature_timestamp(&crypto, dss, cfg);
+    r.details.extend(notes);
+    let poe = stamp.as_ref().filter(|t| t.valid).map(|t| t.time);
+    r.timestamp = stamp.or_else(|| crypto.stamp.clone());
+
+    let (changes, refused) = modification_analysis(doc, signed.end, r.certification);
+    r.changes = changes;
+    r.modified_after_sealing = refused.is_some();
+    if let Some(finding) = refused {
+        record(&mut r, finding);
     }
     if r.indication == Indication::TotalFailed {
         return r;
     }
 
-    // The certificate path.
-    let Some(cert) = signer_cert else {
+    let Some(cert) = &crypto.signer else {
         return r;
     };
     let purpose = if kind == SignatureKind::DocumentTimestamp {
@@ -711,65 +1029,20 @@ fn validate_one(
     } else {
         Purpose::Signing
     };
-    let outcome = path::validate_path(&cert, &anchors_needed_certs, dss, cfg, cfg.time, purpose);
-    let outcome = match outcome {
-        // Long-term: the time-stamp proves the seal existed while every
-        // certificate was valid.
-        Err(PathProblem::Expired | PathProblem::NotYetValid) if best_time.is_some() => {
-            let t = best_time.unwrap_or(cfg.time);
-            let again = path::validate_path(&cert, &anchors_needed_certs, dss, cfg, t, purpose);
-            if again.is_ok() {
-                r.details.push("a certificate has expired since, but the time-stamp proves the seal was made while it was valid".into());
-            }
-            again
+    let certs = certificate_validation(cert, &crypto.carried, purpose, poe, dss, cfg);
+    r.chain = certs.chain;
+    r.revocation_checked = certs.revocation_checked;
+    r.details.extend(certs.notes);
+    for finding in certs.findings {
+        record(&mut r, finding);
+    }
+
+    if let Some(algorithms) = crypto.algorithms {
+        match signature_acceptance(algorithms, poe, cfg) {
+            Ok(Some(rule)) => r.details.push(rule),
+            Ok(None) => {}
+            Err(finding) => record(&mut r, finding),
         }
-        other => other,
-    };
-    match outcome {
-        Ok(ok) => {
-            r.chain = ok
-                .chain
-                .iter()
-                .map(|c| c.common_name().unwrap_or_else(|| c.subject()))
-                .collect();
-            r.revocation_checked = ok.revocation_checked;
-            if !ok.revocation_checked {
-                r.details.push("no revocation list was available for every certificate: revocation not checked".into());
-            }
-            if let Some(revoked_at) = ok.revoked_at {
-                match best_time {
-                    Some(t) if t < revoked_at => r.details.push(
-                        "a certificate was revoked after the time-stamp proved the seal existed".into(),
-                    ),
-                    Some(_) => fail(&mut r, Indication::TotalFailed, SubIndication::Revoked, "the seal certificate was revoked before the seal was made"),
-                    None => fail(&mut r, Indication::Indeterminate, SubIndication::RevokedNoPoe, "the seal certificate is revoked and nothing proves the seal was made before"),
-                }
-            }
-        }
-        Err(PathProblem::NoChain) => fail(
-            &mut r,
-            Indication::Indeterminate,
-            SubIndication::NoCertificateChainFound,
-            "the certificate does not lead to a trusted root",
-        ),
-        Err(PathProblem::Expired) => fail(
-            &mut r,
-            Indication::Indeterminate,
-            SubIndication::OutOfBoundsNoPoe,
-            "a certificate has expired and no time-stamp proves the seal was made before",
-        ),
-        Err(PathProblem::NotYetValid) => fail(
-            &mut r,
-            Indication::Indeterminate,
-            SubIndication::NotYetValid,
-            "a certificate is not yet valid",
-        ),
-        Err(PathProblem::Constraints(why)) => fail(
-            &mut r,
-            Indication::Indeterminate,
-            SubIndication::ChainConstraintsFailure,
-            why,
-        ),
     }
     if kind == SignatureKind::DocumentTimestamp {
         if let Some(ts) = &mut r.timestamp {
@@ -777,6 +1050,10 @@ fn validate_one(
         }
     }
     r
+}
+
+fn record(r: &mut SignatureReport, f: Finding) {
+    fail(r, f.indication, f.sub, &f.why);
 }
 
 /// Records a failure; the most severe indication wins, the first of it

@@ -7,6 +7,7 @@
 
 use coffre_print::sample;
 
+mod foreign;
 mod tamper;
 
 use coffre_seal::pki::DemoPki;

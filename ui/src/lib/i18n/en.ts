@@ -216,6 +216,8 @@ export const en: Record<MessageKey, string> = {
   'reason.REVOKED_NO_POE': 'the seal certificate was revoked, and no time-stamp proves the date',
   'reason.NOT_YET_VALID': 'the seal certificate was not yet valid',
   'reason.CHAIN_CONSTRAINTS_FAILURE': 'the certificate chain breaks its constraints',
+  'reason.CRYPTO_CONSTRAINTS_FAILURE': 'the seal uses an algorithm that is refused, or that Coffre cannot check',
+  'reason.CRYPTO_CONSTRAINTS_FAILURE_NO_POE': 'the seal uses an algorithm no longer accepted, and no time-stamp proves it is older',
   'reason.other': 'technical reason: {code}',
 
   'org.title': 'Organisations',

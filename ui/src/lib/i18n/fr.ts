@@ -216,6 +216,8 @@ export const fr = {
   'reason.REVOKED_NO_POE': 'le certificat du sceau a été révoqué, et aucun horodatage ne prouve la date',
   'reason.NOT_YET_VALID': 'le certificat du sceau n’était pas encore valide',
   'reason.CHAIN_CONSTRAINTS_FAILURE': 'la chaîne de certificats ne respecte pas ses contraintes',
+  'reason.CRYPTO_CONSTRAINTS_FAILURE': 'le sceau utilise un algorithme refusé, ou que Coffre ne sait pas vérifier',
+  'reason.CRYPTO_CONSTRAINTS_FAILURE_NO_POE': 'le sceau utilise un algorithme qui n’est plus accepté, et aucun horodatage ne prouve qu’il est plus ancien',
   'reason.other': 'raison technique : {code}',
 
   'org.title': 'Organismes',

@@ -1,0 +1,835 @@
+//! The foreign table: PDFs signed the way other producers sign them, each
+//! with the verdict EU DSS gives. The signatures are made during the test
+//! by OpenSSL (`openssl cms -sign`: BER, no signed attributes, RSA-1024,
+//! SHA-1, Ed25519, two signers, CAdES attributes) or built here with the
+//! `cms` crate where OpenSSL cannot (attributes out of DER order,
+//! ESSCertIDv2 with policies, BSI plain ECDSA). The PDF around them is
+//! written by hand, as a small producer would, not by our sealer.
+//!
+//! OpenSSL is part of every Debian system; without it (and without
+//! COFFRE_REQUIRE_EXTERNAL=1) the rows it makes are skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use coffre_seal::{
+    validate, Applies, Certificate, Crl, Level, Rule, Status, SubIndication, UnixTime,
+    ValidationConfig,
+};
+
+use crate::{pki, seal_with, DAY, NOW};
+
+/// A PDF with one signature field whose value is a placeholder, and where
+/// that placeholder sits.
+struct Prepared {
+    bytes: Vec<u8>,
+    /// The `<…>` hex string, brackets included.
+    gap: (usize, usize),
+}
+
+impl Prepared {
+    /// A one-page document signed with `sub_filter`, room for `room`
+    /// bytes of signature.
+    fn new(sub_filter: &str, room: usize) -> Prepared {
+        let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+        let mut offsets = Vec::new();
+        let mut obj = |out: &mut Vec<u8>, body: &[u8]| {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n", offsets.len()).as_bytes());
+            out.extend_from_slice(body);
+            out.extend_from_slice(b"\nendobj\n");
+        };
+        obj(
+            &mut out,
+            b"<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[4 0 R]/SigFlags 3>>>>",
+        );
+        obj(&mut out, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
+        obj(
+            &mut out,
+            b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 6 0 R\
+              /Resources<</Font<</F1 7 0 R>>>>/Annots[4 0 R]>>",
+        );
+        obj(
+            &mut out,
+            b"<</FT/Sig/T(Signature1)/V 5 0 R/Type/Annot/Subtype/Widget/Rect[0 0 0 0]/F 132/P 3 0 R>>",
+        );
+        let mut sig = format!(
+            "<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/{sub_filter}/M(D:20261201090000Z)\
+             /ByteRange[0 0 0 0]{pad}/Contents <",
+            pad = " ".repeat(40)
+        )
+        .into_bytes();
+        let gap_start_in_sig = sig.len() - 1;
+        sig.extend(std::iter::repeat_n(b'0', 2 * room));
+        sig.extend_from_slice(b">>>");
+        let sig_at = out.len() + "5 0 obj\n".len();
+        obj(&mut out, &sig);
+        let text = b"BT /F1 14 Tf 72 760 Td (Releve de notes - Elsewhere University) Tj ET";
+        let mut stream = format!("<</Length {}>>\nstream\n", text.len()).into_bytes();
+        stream.extend_from_slice(text);
+        stream.extend_from_slice(b"\nendstream");
+        obj(&mut out, &stream);
+        obj(&mut out, b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>");
+        let xref = out.len();
+        out.extend_from_slice(
+            format!("xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1).as_bytes(),
+        );
+        for o in &offsets {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!(
+                "trailer\n<</Size {}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n",
+                offsets.len() + 1
+            )
+            .as_bytes(),
+        );
+        let gap = (
+            sig_at + gap_start_in_sig,
+            sig_at + gap_start_in_sig + 2 * room + 2,
+        );
+        // The byte range, written over the placeholder and its padding.
+        let range = format!("[0 {} {} {}]", gap.0, gap.1, out.len() - gap.1);
+        let at = find(&out, b"/ByteRange[0 0 0 0]") + "/ByteRange".len();
+        let width = "[0 0 0 0]".len() + 40;
+        assert!(range.len() <= width);
+        out[at..at + width].copy_from_slice(format!("{range:<width$}").as_bytes());
+        Prepared { bytes: out, gap }
+    }
+
+    /// The bytes a signature covers.
+    fn signed_bytes(&self) -> Vec<u8> {
+        [&self.bytes[..self.gap.0], &self.bytes[self.gap.1..]].concat()
+    }
+
+    fn fill(mut self, cms: &[u8]) -> Vec<u8> {
+        let room = (self.gap.1 - self.gap.0 - 2) / 2;
+        assert!(
+            cms.len() <= room,
+            "{} bytes of CMS, room for {room}",
+            cms.len()
+        );
+        let hex: String = cms.iter().map(|b| format!("{b:02X}")).collect();
+        self.bytes[self.gap.0 + 1..self.gap.0 + 1 + hex.len()].copy_from_slice(hex.as_bytes());
+        self.bytes
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len())
+        .position(|w| w == needle)
+        .expect("marker")
+}
+
+fn openssl() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("openssl"))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("COFFRE_REQUIRE_EXTERNAL").as_deref() != Ok("1"),
+            "openssl is required (COFFRE_REQUIRE_EXTERNAL=1)"
+        );
+        eprintln!("skipped: openssl is not installed");
+    }
+    found
+}
+
+fn run(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA made by OpenSSL (P-256), its CRL, and signers of several kinds.
+struct Foreign {
+    dir: tempfile::TempDir,
+    root: Certificate,
+    crl: Crl,
+}
+
+const SIGNERS: [(&str, &[&str]); 5] = [
+    (
+        "rsa1024",
+        &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"],
+    ),
+    (
+        "rsa2048",
+        &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+    ),
+    (
+        "p256",
+        &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    ),
+    ("ed25519", &["-algorithm", "ED25519"]),
+    ("ed448", &["-algorithm", "ED448"]),
+];
+
+impl Foreign {
+    fn new() -> Foreign {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("ca.cnf"),
+            "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\ncrlnumber = crlnumber\n\
+             default_md = sha256\ndefault_crl_days = 30\n\
+             [leaf]\nbasicConstraints = critical,CA:FALSE\n\
+             keyUsage = critical,digitalSignature,nonRepudiation\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("index.txt"), "").unwrap();
+        std::fs::write(d.join("crlnumber"), "01\n").unwrap();
+        run(
+            d,
+            &[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+                "ca.key",
+            ],
+        );
+        run(
+            d,
+            &[
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                "ca.key",
+                "-days",
+                "3650",
+                "-out",
+                "ca.pem",
+                "-subj",
+                "/CN=Elsewhere Test Root/O=Elsewhere University",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        );
+        for (name, keygen) in SIGNERS {
+            let key = format!("{name}.key");
+            let mut args = vec!["genpkey"];
+            args.extend_from_slice(keygen);
+            args.extend_from_slice(&["-out", &key]);
+            run(d, &args);
+            let csr = format!("{name}.csr");
+            let subj = format!("/CN=Signer {name}/O=Elsewhere University");
+            run(
+                d,
+                &["req", "-new", "-key", &key, "-subj", &subj, "-out", &csr],
+            );
+            run(
+                d,
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    &csr,
+                    "-CA",
+                    "ca.pem",
+                    "-CAkey",
+                    "ca.key",
+                    "-CAcreateserial",
+                    "-days",
+                    "365",
+                    "-extfile",
+                    "ca.cnf",
+                    "-extensions",
+                    "leaf",
+                    "-out",
+                    &format!("{name}.pem"),
+                ],
+            );
+        }
+        run(
+            d,
+            &[
+                "ca", "-gencrl", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem",
+                "-out", "ca.crl",
+            ],
+        );
+        let root = Certificate::from_pem_chain(&std::fs::read_to_string(d.join("ca.pem")).unwrap())
+            .unwrap()
+            .remove(0);
+        let crl = Crl::from_pem_or_der(&std::fs::read(d.join("ca.crl")).unwrap()).unwrap();
+        Foreign { dir, root, crl }
+    }
+
+    fn config(&self) -> ValidationConfig {
+        ValidationConfig::new(vec![self.root.clone()], vec![self.crl.clone()], now())
+    }
+
+    /// `openssl cms -sign` over the signed bytes of `p` (or over what
+    /// `content` gives), with the named signers and `extra` options.
+    fn cms(&self, content: &[u8], signers: &[&str], extra: &[&str]) -> Vec<u8> {
+        let d = self.dir.path();
+        std::fs::write(d.join("content.bin"), content).unwrap();
+        let mut args: Vec<String> = [
+            "cms",
+            "-sign",
+            "-binary",
+            "-in",
+            "content.bin",
+            "-outform",
+            "DER",
+            "-out",
+            "sig.der",
+            "-nosmimecap",
+        ]
+        .map(String::from)
+        .to_vec();
+        for s in signers {
+            args.extend([
+                "-signer".into(),
+                format!("{s}.pem"),
+                "-inkey".into(),
+                format!("{s}.key"),
+            ]);
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(d, &args);
+        std::fs::read(d.join("sig.der")).unwrap()
+    }
+
+    /// A document signed by OpenSSL, its CMS then sent in BER.
+    fn signed_ber(&self, sub_filter: &str, signers: &[&str], extra: &[&str]) -> Vec<u8> {
+        let p = Prepared::new(sub_filter, 8192);
+        let content = p.signed_bytes();
+        let cms = self.cms(&content, signers, extra);
+        p.fill(&ber_of(&cms))
+    }
+
+    /// A document signed by OpenSSL.
+    fn signed(&self, sub_filter: &str, signers: &[&str], extra: &[&str]) -> Vec<u8> {
+        let p = Prepared::new(sub_filter, 8192);
+        let content = p.signed_bytes();
+        let cms = self.cms(&content, signers, extra);
+        p.fill(&cms)
+    }
+}
+
+/// DER, by hand: a tag and its body.
+fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = body.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+fn oid(dotted: &str) -> Vec<u8> {
+    let o = const_oid::ObjectIdentifier::new(dotted).unwrap();
+    tlv(0x06, o.as_bytes())
+}
+
+fn seq(parts: &[&[u8]]) -> Vec<u8> {
+    tlv(0x30, &parts.concat())
+}
+
+fn set(parts: &[&[u8]]) -> Vec<u8> {
+    tlv(0x31, &parts.concat())
+}
+
+fn alg(dotted: &str) -> Vec<u8> {
+    seq(&[&oid(dotted)])
+}
+
+const ID_DATA: &str = "1.2.840.113549.1.7.1";
+const SHA256: &str = "2.16.840.1.101.3.4.2.1";
+
+/// How the test signs the signed attributes.
+#[derive(Clone, Copy)]
+enum Scheme {
+    /// `openssl dgst -sha256 -sign`: DER ECDSA or RSA PKCS#1 v1.5.
+    Sha256(&'static str),
+    /// The same ECDSA signature as BSI TR-03111's plain `r ‖ s`.
+    PlainEcdsa,
+    /// `openssl pkeyutl -rawin`: pure EdDSA.
+    Ed25519,
+    /// The same with Ed448 (digest SHAKE256, 512 bits: RFC 8419).
+    Ed448,
+}
+
+/// A CMS SignedData over `content`, built attribute by attribute, in
+/// the order given (not necessarily DER's).
+struct Build {
+    signer: &'static str,
+    scheme: Scheme,
+    /// Extra signed attributes, after content-type and message-digest.
+    extra: Vec<Vec<u8>>,
+    /// Send message-digest before content-type (not DER's order).
+    unsorted: bool,
+}
+
+impl Foreign {
+    fn cert_der(&self, name: &str) -> Vec<u8> {
+        let pem = std::fs::read_to_string(self.dir.path().join(format!("{name}.pem"))).unwrap();
+        Certificate::from_pem_chain(&pem).unwrap()[0].der().to_vec()
+    }
+
+    fn raw_sign(&self, key: &str, scheme: Scheme, tbs: &[u8]) -> Vec<u8> {
+        let d = self.dir.path();
+        std::fs::write(d.join("tbs.bin"), tbs).unwrap();
+        let key = format!("{key}.key");
+        match scheme {
+            Scheme::Sha256(_) | Scheme::PlainEcdsa => run(
+                d,
+                &[
+                    "dgst", "-sha256", "-sign", &key, "-out", "raw.sig", "tbs.bin",
+                ],
+            ),
+            Scheme::Ed25519 | Scheme::Ed448 => run(
+                d,
+                &[
+                    "pkeyutl", "-sign", "-rawin", "-inkey", &key, "-in", "tbs.bin", "-out",
+                    "raw.sig",
+                ],
+            ),
+        }
+        let sig = std::fs::read(d.join("raw.sig")).unwrap();
+        match scheme {
+            Scheme::PlainEcdsa => der_to_plain(&sig, 32),
+            _ => sig,
+        }
+    }
+
+    fn build(&self, b: &Build, content: &[u8]) -> Vec<u8> {
+        use der::Decode;
+        use sha2::Digest;
+        let cert_der = self.cert_der(b.signer);
+        let cert = x509_cert::Certificate::from_der(&cert_der).unwrap();
+        let issuer = der::Encode::to_der(&cert.tbs_certificate.issuer).unwrap();
+        let serial = der::Encode::to_der(&cert.tbs_certificate.serial_number).unwrap();
+        let (digest_alg, sig_alg) = match b.scheme {
+            Scheme::Sha256(sig_alg) => (SHA256, sig_alg),
+            Scheme::PlainEcdsa => (SHA256, "0.4.0.127.0.7.1.1.4.1.3"),
+            Scheme::Ed25519 => ("2.16.840.1.101.3.4.2.3", "1.3.101.112"),
+            Scheme::Ed448 => ("2.16.840.1.101.3.4.2.12", "1.3.101.113"),
+        };
+        let digest = match b.scheme {
+            Scheme::Ed25519 => sha2::Sha512::digest(content).to_vec(),
+            Scheme::Ed448 => {
+                use shake::digest::{ExtendableOutput, Update};
+                let mut h = shake::Shake256::default();
+                h.update(content);
+                let mut out = vec![0u8; 64];
+                h.finalize_xof_into(&mut out);
+                out
+            }
+            _ => sha2::Sha256::digest(content).to_vec(),
+        };
+        let content_type = seq(&[&oid("1.2.840.113549.1.9.3"), &set(&[&oid(ID_DATA)])]);
+        let message_digest = seq(&[&oid("1.2.840.113549.1.9.4"), &set(&[&tlv(0x04, &digest)])]);
+        let mut attrs = if b.unsorted {
+            vec![message_digest, content_type]
+        } else {
+            vec![content_type, message_digest]
+        };
+        attrs.extend(b.extra.iter().cloned());
+        let attr_refs: Vec<&[u8]> = attrs.iter().map(Vec::as_slice).collect();
+        let signed_set = set(&attr_refs);
+        let signature = self.raw_sign(b.signer, b.scheme, &signed_set);
+        let mut implicit = signed_set.clone();
+        implicit[0] = 0xa0;
+        let signer_info = seq(&[
+            &tlv(0x02, &[1]),
+            &seq(&[&issuer, &serial]),
+            &alg(digest_alg),
+            &implicit,
+            &alg(sig_alg),
+            &tlv(0x04, &signature),
+        ]);
+        let signed_data = seq(&[
+            &tlv(0x02, &[1]),
+            &set(&[&alg(digest_alg)]),
+            &seq(&[&oid(ID_DATA)]),
+            &tlv(0xa0, &cert_der),
+            &set(&[&signer_info]),
+        ]);
+        seq(&[&oid("1.2.840.113549.1.7.2"), &tlv(0xa0, &signed_data)])
+    }
+
+    /// A document whose CMS is built here.
+    fn built(&self, sub_filter: &str, b: &Build) -> Vec<u8> {
+        let p = Prepared::new(sub_filter, 8192);
+        let cms = self.build(b, &p.signed_bytes());
+        p.fill(&cms)
+    }
+
+    /// signing-certificate-v2 naming `signer`, with a signature policy.
+    fn ess_v2_with_policies(&self, signer: &str) -> Vec<u8> {
+        use der::Decode;
+        use sha2::Digest;
+        let cert_der = self.cert_der(signer);
+        let cert = x509_cert::Certificate::from_der(&cert_der).unwrap();
+        let issuer = der::Encode::to_der(&cert.tbs_certificate.issuer).unwrap();
+        let serial = der::Encode::to_der(&cert.tbs_certificate.serial_number).unwrap();
+        let issuer_serial = seq(&[&seq(&[&tlv(0xa4, &issuer)]), &serial]);
+        let id = seq(&[&tlv(0x04, &sha2::Sha256::digest(&cert_der)), &issuer_serial]);
+        let policies = seq(&[&seq(&[&oid("1.3.6.1.4.1.32473.7.1")])]);
+        let value = seq(&[&seq(&[&id]), &policies]);
+        seq(&[&oid("1.2.840.113549.1.9.16.2.47"), &set(&[&value])])
+    }
+}
+
+/// `der` re-sent in BER as a streaming producer would: every constructed
+/// element with an indefinite length, long OCTET STRINGs in pieces.
+fn ber_of(der: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut rest = der;
+    while !rest.is_empty() {
+        let tag = rest[0];
+        let (len, head) = match rest[1] {
+            l if l < 0x80 => (usize::from(l), 2),
+            l => {
+                let n = usize::from(l & 0x7f);
+                let len = rest[2..2 + n]
+                    .iter()
+                    .fold(0, |a, b| a << 8 | usize::from(*b));
+                (len, 2 + n)
+            }
+        };
+        let body = &rest[head..head + len];
+        if tag & 0x20 != 0 {
+            out.extend([tag, 0x80]);
+            out.extend(ber_of(body));
+            out.extend([0, 0]);
+        } else if tag == 0x04 && body.len() > 16 {
+            out.extend([0x24, 0x80]);
+            for piece in body.chunks(16) {
+                out.extend(tlv(0x04, piece));
+            }
+            out.extend([0, 0]);
+        } else {
+            out.extend_from_slice(&rest[..head + len]);
+        }
+        rest = &rest[head + len..];
+    }
+    out
+}
+
+/// A DER ECDSA signature as `r ‖ s`, each on `n` bytes.
+fn der_to_plain(der: &[u8], n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut rest = &der[2..];
+    for _ in 0..2 {
+        let len = usize::from(rest[1]);
+        let int = &rest[2..2 + len];
+        let int = &int[int.len().saturating_sub(n)..];
+        out.extend(std::iter::repeat_n(0, n - int.len()));
+        out.extend_from_slice(int);
+        rest = &rest[2 + len..];
+    }
+    out
+}
+
+/// The validation time of the foreign rows: OpenSSL dates its
+/// certificates from the machine's clock.
+fn now() -> UnixTime {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    UnixTime(secs as i64 + 60)
+}
+
+struct Row {
+    name: &'static str,
+    make: fn(&Foreign) -> Vec<u8>,
+    expect: (Status, Option<SubIndication>),
+}
+
+fn rows() -> Vec<Row> {
+    use Status::*;
+    use SubIndication::*;
+    vec![
+        Row {
+            name: "BER: indefinite lengths, strings in pieces",
+            make: |f| f.signed_ber("adbe.pkcs7.detached", &["rsa2048"], &[]),
+            expect: (TotalPassed, None),
+        },
+        Row {
+            name: "BER, CAdES attributes (openssl -cades)",
+            make: |f| f.signed_ber("ETSI.CAdES.detached", &["p256"], &["-cades"]),
+            expect: (TotalPassed, None),
+        },
+        Row {
+            name: "no signed attributes (openssl -noattr)",
+            make: |f| f.signed("adbe.pkcs7.detached", &["rsa2048"], &["-noattr"]),
+            expect: (TotalPassed, None),
+        },
+        Row {
+            name: "no signed attributes, ECDSA",
+            make: |f| f.signed("adbe.pkcs7.detached", &["p256"], &["-noattr"]),
+            expect: (TotalPassed, None),
+        },
+        Row {
+            name: "no signed attributes, byte changed",
+            make: |f| {
+                let mut b = f.signed("adbe.pkcs7.detached", &["rsa2048"], &["-noattr"]);
+                let at = find(&b, b"Releve de notes");
+                b[at] ^= 1;
+                b
+            },
+            expect: (TotalFailed, Some(SigCryptoFailure)),
+        },
+        Row {
+            name: "BER, byte changed",
+            make: |f| {
+                let mut b = f.signed_ber("adbe.pkcs7.detached", &["rsa2048"], &[]);
+                let at = find(&b, b"Releve de notes");
+                b[at] ^= 1;
+                b
+            },
+            expect: (TotalFailed, Some(HashFailure)),
+        },
+        Row {
+            name: "RSA-1024 signer, past the policy's sunset, no time-stamp",
+            make: |f| f.signed("adbe.pkcs7.detached", &["rsa1024"], &["-md", "sha256"]),
+            expect: (Indeterminate, Some(CryptoConstraintsFailureNoPoe)),
+        },
+        Row {
+            name: "SHA-1 digest, past the policy's sunset, no time-stamp",
+            make: |f| f.signed("adbe.pkcs7.detached", &["rsa2048"], &["-md", "sha1"]),
+            expect: (Indeterminate, Some(CryptoConstraintsFailureNoPoe)),
+        },
+        Row {
+            name: "Ed25519 (RFC 8419)",
+            make: |f| {
+                f.built(
+                    "ETSI.CAdES.detached",
+                    &Build {
+                        signer: "ed25519",
+                        scheme: Scheme::Ed25519,
+                        extra: Vec::new(),
+                        unsorted: false,
+                    },
+                )
+            },
+            expect: (TotalPassed, None),
+        },
+        Row {
+            name: "Ed448 with SHAKE256 (RFC 8419)",
+            make: |f| {
+                f.built(
+                    "ETSI.CAdES.detached",
+                    &Build {
+                        signer: "ed448",
+                        scheme: Scheme::Ed448,
+                        extra: Vec::new(),
+                        unsorted: false,
+                    },
+                )
+            },
+            expect: (TotalPassed, None),
+        },
+        Row {
+            name: "Ed448, byte changed",
+            make: |f| {
+                let mut b = f.built(
+                    "ETSI.CAdES.detached",
+                    &Build {
+                        signer: "ed448",
+                        scheme: Scheme::Ed448,
+                        extra: Vec::new(),
+                        unsorted: false,
+                    },
+                );
+                let at = find(&b, b"Releve de notes");
+                b[at] ^= 1;
+                b
+            },
+            expect: (TotalFailed, Some(HashFailure)),
+        },
+        Row {
+            name: "signed attributes not in DER order",
+            make: |f| {
+                f.built(
+                    "ETSI.CAdES.detached",
+                    &Build {
+                        signer: "p256",
+                        scheme: Scheme::Sha256("1.2.840.10045.4.3.2"),
+                        extra: Vec::new(),
+                        unsorted: true,
+                    },
+                )
+            },
+            expect: (TotalPassed, None),
+        },
+        Row {
+            name: "signing-certificate-v2 with policies",
+            make: |f| {
+                f.built(
+                    "ETSI.CAdES.detached",
+                    &Build {
+                        signer: "rsa2048",
+                        scheme: Scheme::Sha256("1.2.840.113549.1.1.11"),
+                        extra: vec![f.ess_v2_with_policies("rsa2048")],
+                        unsorted: false,
+                    },
+                )
+            },
+            expect: (TotalPassed, None),
+        },
+        Row {
+            name: "signing-certificate-v2 naming another certificate",
+            make: |f| {
+                f.built(
+                    "ETSI.CAdES.detached",
+                    &Build {
+                        signer: "rsa2048",
+                        scheme: Scheme::Sha256("1.2.840.113549.1.1.11"),
+                        extra: vec![f.ess_v2_with_policies("p256")],
+                        unsorted: false,
+                    },
+                )
+            },
+            expect: (TotalFailed, Some(FormatFailure)),
+        },
+        Row {
+            name: "BSI plain ECDSA (TR-03111)",
+            make: |f| {
+                f.built(
+                    "ETSI.CAdES.detached",
+                    &Build {
+                        signer: "p256",
+                        scheme: Scheme::PlainEcdsa,
+                        extra: Vec::new(),
+                        unsorted: false,
+                    },
+                )
+            },
+            expect: (TotalPassed, None),
+        },
+        Row {
+            name: "two SignerInfos",
+            make: |f| f.signed("adbe.pkcs7.detached", &["rsa2048", "p256"], &[]),
+            expect: (TotalPassed, None),
+        },
+        Row {
+            name: "adbe.pkcs7.sha1: the document's SHA-1 encapsulated (BER, openssl -stream)",
+            make: |f| {
+                let p = Prepared::new("adbe.pkcs7.sha1", 8192);
+                let digest = sha1(&p.signed_bytes());
+                let cms = f.cms(
+                    &digest,
+                    &["rsa2048"],
+                    &["-nodetach", "-stream", "-md", "sha256"],
+                );
+                p.fill(&cms)
+            },
+            expect: (Indeterminate, Some(CryptoConstraintsFailureNoPoe)),
+        },
+        Row {
+            name: "adbe.pkcs7.sha1 over other bytes",
+            make: |f| {
+                let p = Prepared::new("adbe.pkcs7.sha1", 8192);
+                let digest = sha1(b"another document");
+                let cms = f.cms(&digest, &["rsa2048"], &["-nodetach", "-md", "sha256"]);
+                p.fill(&cms)
+            },
+            expect: (TotalFailed, Some(HashFailure)),
+        },
+        Row {
+            name: "detached signature that encapsulates content",
+            make: |f| f.signed("adbe.pkcs7.detached", &["rsa2048"], &["-nodetach"]),
+            expect: (TotalFailed, Some(FormatFailure)),
+        },
+    ]
+}
+
+fn sha1(data: &[u8]) -> Vec<u8> {
+    use sha1::Digest;
+    sha1::Sha1::digest(data).to_vec()
+}
+
+#[test]
+fn the_foreign_table() {
+    if openssl().is_none() {
+        return;
+    }
+    let f = Foreign::new();
+    let mut wrong = Vec::new();
+    for row in rows() {
+        let bytes = (row.make)(&f);
+        let report = validate(&bytes, &f.config()).unwrap();
+        let got = (
+            report.status(),
+            report.signatures.first().and_then(|s| s.sub_indication),
+        );
+        if got != row.expect {
+            wrong.push(format!(
+                "{}: expected {:?}, got {:?} — {:?}",
+                row.name,
+                row.expect,
+                got,
+                report.signatures.first().map(|s| &s.details)
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}
+
+/// An algorithm past its sunset passes when a time-stamp proves the
+/// signature was made before, and the report says which rule applied.
+#[test]
+fn a_sunset_algorithm_passes_with_proof_of_time() {
+    let pki = pki();
+    let original = crate::sample::transcript_pdf(3, "Léa Roux");
+    let bt = seal_with(&original, &pki, Level::BT, Vec::new(), false);
+    let bb = seal_with(&original, &pki, Level::BB, Vec::new(), false);
+    // A policy with a sunset on P-256 between the sealing and now.
+    let mut cfg = ValidationConfig::new(
+        vec![pki.root.clone()],
+        Vec::new(),
+        UnixTime(NOW.0 + 30 * DAY),
+    );
+    cfg.policy.rules.push(Rule {
+        what: "ECDSA on 256 bits",
+        applies: Applies::EcdsaUnder(384),
+        until: Some(UnixTime(NOW.0 + DAY)),
+    });
+    let stamped = validate(&bt, &cfg).unwrap();
+    assert_eq!(
+        stamped.status(),
+        Status::TotalPassed,
+        "{:?}",
+        stamped.signatures[0].details
+    );
+    assert!(
+        stamped.signatures[0]
+            .details
+            .iter()
+            .any(|d| d.contains("algorithm policy") && d.contains("the time-stamp proves")),
+        "{:?}",
+        stamped.signatures[0].details
+    );
+    let bare = validate(&bb, &cfg).unwrap();
+    assert_eq!(bare.status(), Status::Indeterminate);
+    assert_eq!(
+        bare.signatures[0].sub_indication,
+        Some(SubIndication::CryptoConstraintsFailureNoPoe)
+    );
+}
