@@ -46,6 +46,9 @@ struct FileJson {
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// How a damaged file was repaired to be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repaired: Option<String>,
     signatures: Vec<SignatureJson>,
 }
 
@@ -144,6 +147,7 @@ fn to_json(file: &Path, r: &Result<Report, String>) -> FileJson {
         file: file.display().to_string(),
         status: file_status(r),
         error: r.as_ref().err().cloned(),
+        repaired: r.as_ref().ok().and_then(|rep| rep.repaired.clone()),
         signatures: r
             .as_ref()
             .map(|rep| rep.signatures.iter().map(sig_json).collect())
@@ -235,6 +239,16 @@ fn human(file: &Path, r: &Result<Report, String>, lang: Lang) -> String {
         t("Résultat", "Result"),
         rep.status().as_str()
     ));
+    if let Some(how) = &rep.repaired {
+        out.push_str(&format!(
+            "  {}: {}\n",
+            t(
+                "Fichier endommagé, réparé pour être lu (en anglais)",
+                "Damaged file, repaired to be read"
+            ),
+            printable(how)
+        ));
+    }
     for s in &rep.signatures {
         let kind = match s.kind {
             SignatureKind::Signature => t("Sceau", "Seal"),

@@ -86,10 +86,16 @@ pub(crate) fn analyse(
         .iter()
         .position(|s| s.offset < signed_end)
         .ok_or("the signed revision is not part of the document's history")?;
-    let signed_xref = last_startxref(&doc.buf[..signed_end])
-        .map_err(|_| "the signed bytes do not end with a cross-reference")?;
-    if signed_xref != doc.sections[k].offset {
-        return Err("the document's history does not pass through the signed revision".into());
+    // A repaired file's sections were found where they are, not where the
+    // file said.
+    let located = matches!(doc.repair, Some(crate::pdf::Repair::Located(_)));
+    match last_startxref(&doc.buf[..signed_end]) {
+        Ok(x) if x == doc.sections[k].offset => {}
+        _ if located => {}
+        Ok(_) => {
+            return Err("the document's history does not pass through the signed revision".into())
+        }
+        Err(_) => return Err("the signed bytes do not end with a cross-reference".into()),
     }
     for s in &doc.sections[k..] {
         for e in s.entries.values() {
@@ -130,6 +136,9 @@ pub(crate) fn analyse(
                 what: format!("{what} (object {num})"),
             }),
         }
+    }
+    for (field, widget) in &ctx.visible_new_fields {
+        out.push(ctx.judge_visible(*field, widget));
     }
     if certification == Some(1) && ctx.new_approval_signatures {
         out.push(Modification {
@@ -175,7 +184,11 @@ struct Context<'d, 'a> {
     /// with their values and appearances.
     new_sig_objects: HashSet<u32>,
     new_sig_fields: HashSet<ObjRef>,
-    visible_new_fields: HashSet<u32>,
+    /// The new signature fields that show something, judged by what
+    /// their widgets cover once the objects are classified.
+    visible_new_fields: Vec<(ObjRef, Dict)>,
+    /// Objects reachable from the newest form's /DR (fonts for fields).
+    form_resources: HashSet<u32>,
     acroform: Option<ObjRef>,
     fields_array: Option<ObjRef>,
     new_approval_signatures: bool,
@@ -202,7 +215,8 @@ impl<'d, 'a> Context<'d, 'a> {
                 .map(|r| r.num),
             new_sig_objects: HashSet::new(),
             new_sig_fields: HashSet::new(),
-            visible_new_fields: HashSet::new(),
+            visible_new_fields: Vec::new(),
+            form_resources: HashSet::new(),
             acroform: None,
             fields_array: None,
             new_approval_signatures: false,
@@ -225,6 +239,13 @@ impl<'d, 'a> Context<'d, 'a> {
             .unwrap_or_default()
             .into_iter()
             .collect();
+        if let Some(dr) = cat
+            .get(b"AcroForm")
+            .and_then(|f| doc.dict(f, 0).ok().flatten())
+            .and_then(|f| f.get(b"DR").cloned())
+        {
+            reach(doc, &dr, &mut ctx.form_resources, 0, 0);
+        }
         if let Some((form_ref, fields_ref, fields)) = fields_of(doc, &cat, 0) {
             ctx.acroform = form_ref;
             ctx.fields_array = fields_ref;
@@ -239,8 +260,7 @@ impl<'d, 'a> Context<'d, 'a> {
                     continue;
                 }
                 if !invisible(&d) {
-                    ctx.visible_new_fields.insert(f.num);
-                    continue;
+                    ctx.visible_new_fields.push((f, d.clone()));
                 }
                 ctx.new_sig_fields.insert(f);
                 ctx.new_sig_objects.insert(f.num);
@@ -296,8 +316,8 @@ impl<'d, 'a> Context<'d, 'a> {
         if self.new_sig_objects.contains(&num) && old.is_none() {
             return Verdict::Allowed("signature or document time-stamp added");
         }
-        if self.visible_new_fields.contains(&num) {
-            return Verdict::Forbidden("visible signature field added".into());
+        if self.form_resources.contains(&num) && old.is_none() {
+            return Verdict::Allowed("form resources (fonts for fields) added");
         }
         let is_metadata = |o: Option<&Object>| matches!(o, Some(Object::Stream(s)) if s.dict.name(b"Type") == Some(b"Metadata"));
         if Some(num) == self.metadata
@@ -370,6 +390,87 @@ impl<'d, 'a> Context<'d, 'a> {
         Verdict::Forbidden(format!("{} changed", describe(new)))
     }
 
+    /// A later visible signature is allowed when its widget covers nothing
+    /// the signed revision shows on its page (what the Sneaky Signature
+    /// and shadow attacks would hide).
+    fn judge_visible(&self, field: ObjRef, widget: &Dict) -> Modification {
+        let doc = self.doc;
+        let Some(rect) = widget.get(b"Rect").and_then(crate::pdf::paint::rect_of) else {
+            return Modification {
+                allowed: false,
+                what: format!(
+                    "visible signature field without a usable /Rect (object {})",
+                    field.num
+                ),
+            };
+        };
+        let pages = page_list(doc, 0);
+        let on_page = widget
+            .reference(b"P")
+            .filter(|p| pages.contains(p))
+            .or_else(|| {
+                pages.iter().copied().find(|p| {
+                    doc.dict(&Object::Ref(*p), 0)
+                        .ok()
+                        .flatten()
+                        .and_then(|d| d.get(b"Annots").cloned())
+                        .and_then(|a| doc.resolve(&a, 0).ok().flatten())
+                        .and_then(|a| a.as_array().map(|a| a.contains(&Object::Ref(field))))
+                        .unwrap_or(false)
+                })
+            });
+        let Some(page) = on_page else {
+            // On no page: it shows nowhere.
+            return Modification {
+                allowed: true,
+                what: "signed again (a visible signature on no page)".into(),
+            };
+        };
+        let number = pages.iter().position(|p| *p == page).map_or(0, |i| i + 1);
+        let Ok(Some(old_page)) = doc.dict(&Object::Ref(page), self.k) else {
+            return Modification {
+                allowed: false,
+                what: format!("visible signature added on page {number}, which the signed revision does not have"),
+            };
+        };
+        let mut shown = crate::pdf::paint::painted(doc, &old_page, self.k);
+        // The signed revision's own annotations show too.
+        if let Some(annots) = old_page
+            .get(b"Annots")
+            .and_then(|a| doc.resolve(a, self.k).ok().flatten())
+        {
+            for a in annots.as_array().unwrap_or_default().iter().take(10_000) {
+                if let Ok(Some(d)) = doc.dict(a, self.k) {
+                    if !invisible(&d) {
+                        if let Some(r) = d.get(b"Rect").and_then(crate::pdf::paint::rect_of) {
+                            shown.push(r);
+                        }
+                    }
+                }
+            }
+        }
+        // A point of slack on each side: a box that only touches the
+        // signed content covers none of it.
+        let inner = [rect[0] + 1.0, rect[1] + 1.0, rect[2] - 1.0, rect[3] - 1.0];
+        if shown
+            .iter()
+            .any(|b| crate::pdf::paint::intersects(b, &inner))
+        {
+            Modification {
+                allowed: false,
+                what: format!(
+                    "a later signature's appearance covers what the signed document shows on page {number} (object {})",
+                    field.num
+                ),
+            }
+        } else {
+            Modification {
+                allowed: true,
+                what: format!("signed again, visibly, on page {number}, over nothing the signed document shows"),
+            }
+        }
+    }
+
     /// Allowed when `old` and `new` differ only under `keys`.
     fn dict_change(&self, old: &Object, new: &Object, keys: &[&[u8]], what: &str) -> Verdict {
         let (Some(o), Some(n)) = (old.as_dict(), new.as_dict()) else {
@@ -410,9 +511,13 @@ impl<'d, 'a> Context<'d, 'a> {
         let doc = self.doc;
         let mut a = of.clone();
         let mut b = nf.clone();
+        // Signing may add fields, set SigFlags, and give fields a default
+        // appearance and its fonts (/DA, /DR): none of it shows by itself.
         for d in [&mut a, &mut b] {
             d.remove(b"Fields");
             d.remove(b"SigFlags");
+            d.remove(b"DA");
+            d.remove(b"DR");
         }
         if !a.same_as(&b) {
             return Verdict::Forbidden("form changed".into());
@@ -491,6 +596,38 @@ fn fields_of(
         })
         .collect();
     Some((form_ref, fields_ref, refs))
+}
+
+/// The pages at revision `rev`, in order.
+fn page_list(doc: &Document<'_>, rev: usize) -> Vec<ObjRef> {
+    let mut out = Vec::new();
+    let Some(root) = catalog(doc, rev).and_then(|c| c.reference(b"Pages")) else {
+        return out;
+    };
+    let mut stack = vec![(root, 0usize)];
+    let mut seen = HashSet::new();
+    while let Some((r, depth)) = stack.pop() {
+        if depth > 64 || out.len() > 100_000 || !seen.insert(r) {
+            continue;
+        }
+        let Ok(Some(d)) = doc.dict(&Object::Ref(r), rev) else {
+            continue;
+        };
+        match d
+            .get(b"Kids")
+            .and_then(|k| doc.resolve(k, rev).ok().flatten())
+        {
+            Some(Object::Array(kids)) if d.name(b"Type") != Some(b"Page") => {
+                for k in kids.iter().rev() {
+                    if let Object::Ref(k) = k {
+                        stack.push((*k, depth + 1));
+                    }
+                }
+            }
+            _ => out.push(r),
+        }
+    }
+    out
 }
 
 /// A widget that shows nothing: zero-area rectangle, or hidden.

@@ -9,7 +9,9 @@ use crate::crypto::{key_kind, signature_digest, KeyKind};
 use crate::crypto::{CertCache, Certificate, Crl, DigestAlg, ParseCache, UnixTime};
 use crate::diff::{self, Modification};
 use crate::path::{self, PathProblem, Purpose};
-use crate::pdf::{decode_text, is_revision_end, Dict, Document, Entry, Lexer, ObjRef, Object};
+use crate::pdf::{
+    decode_text, is_revision_end, Dict, Document, Entry, Lexer, ObjRef, Object, Repair,
+};
 use crate::policy::{Acceptance, AlgorithmPolicy};
 use crate::seal::docmdp_level;
 use crate::tsa;
@@ -240,6 +242,8 @@ pub struct SignatureReport {
 pub struct Report {
     pub signatures: Vec<SignatureReport>,
     pub validation_time: UnixTime,
+    /// Set when the file was damaged and read anyway: how.
+    pub repaired: Option<String>,
 }
 
 impl Report {
@@ -382,17 +386,76 @@ pub fn check_certificate(
 /// Validates every signature of `pdf`. `Err` only when the bytes are not a
 /// PDF at all; anything wrong with a signature is in the report.
 pub fn validate(pdf: &[u8], cfg: &ValidationConfig) -> Result<Report, Error> {
-    let doc = Document::parse(pdf).map_err(Error::NotPdf)?;
+    let doc = Document::parse_repairing(pdf).map_err(Error::NotPdf)?;
     let dss = diff::dss_material(&doc, &cfg.crl_cache);
     let fields = signature_fields(&doc)?;
-    let signatures = fields
+    let mut signatures: Vec<SignatureReport> = fields
         .iter()
         .map(|f| validate_one(&doc, f, cfg, &dss))
         .collect();
+    if let Some(cut) = cut_short_signature(pdf) {
+        signatures.push(cut);
+    }
+    let repaired = doc.repair.as_ref().map(|r| match r {
+        Repair::Located(why) | Repair::Rebuilt(why) => {
+            format!("the file was damaged and repaired: {why}")
+        }
+    });
     Ok(Report {
         signatures,
         validation_time: cfg.time,
+        repaired,
     })
+}
+
+/// A signature in bytes after the file's last `%%EOF`: an update that was
+/// cut short while being written or sent. The file is damaged; it does
+/// not carry "no signature".
+fn cut_short_signature(buf: &[u8]) -> Option<SignatureReport> {
+    let eof = crate::pdf::rfind(buf, b"%%EOF")? + b"%%EOF".len();
+    let tail = &buf[eof..];
+    crate::pdf::find(tail, b"/ByteRange").or_else(|| crate::pdf::find(tail, b"/Type/Sig"))?;
+    let mut r = SignatureReport::blank(
+        "(cut short)".into(),
+        SignatureKind::Signature,
+        String::new(),
+        None,
+    );
+    fail(
+        &mut r,
+        Indication::TotalFailed,
+        SubIndication::FormatFailure,
+        "the file ends in the middle of a signature: its last update was cut short, so the file is damaged; get it again from where it came from",
+    );
+    Some(r)
+}
+
+impl SignatureReport {
+    fn blank(
+        field: String,
+        kind: SignatureKind,
+        sub_filter: String,
+        certification: Option<i64>,
+    ) -> SignatureReport {
+        SignatureReport {
+            field,
+            kind,
+            sub_filter,
+            indication: Indication::TotalPassed,
+            sub_indication: None,
+            signer: None,
+            chain: Vec::new(),
+            claimed_signing_time: None,
+            timestamp: None,
+            certification,
+            covers_whole_document: false,
+            signed_length: 0,
+            changes: Vec::new(),
+            modified_after_sealing: false,
+            revocation_checked: false,
+            details: Vec::new(),
+        }
+    }
 }
 
 // Each signature goes through ETSI EN 319 102-1's building blocks, each a
@@ -912,25 +975,25 @@ fn signature_acceptance(
         Acceptance::Refused(what) => Err(Finding::new(
             Indication::Indeterminate,
             SubIndication::CryptoConstraintsFailure,
-            format!("{what} are not accepted for any signature (algorithm policy)"),
+            format!("algorithm policy — {what}: never accepted"),
         )),
         Acceptance::Until(sunset) => {
             let date = &sunset.until.to_rfc3339()[..10];
             match poe {
                 Some(t) if t <= sunset.until => Ok(Some(format!(
-                    "{} is accepted for signatures made until {date} (algorithm policy); the time-stamp proves this one was made on {}",
+                    "algorithm policy — {}: accepted for signatures made until {date}; the time-stamp proves this one was made on {}",
                     sunset.what,
                     &t.to_rfc3339()[..10]
                 ))),
                 _ if cfg.time <= sunset.until => Ok(Some(format!(
-                    "{} is accepted for signatures made until {date} (algorithm policy)",
+                    "algorithm policy — {}: accepted for signatures made until {date}",
                     sunset.what
                 ))),
                 _ => Err(Finding::new(
                     Indication::Indeterminate,
                     SubIndication::CryptoConstraintsFailureNoPoe,
                     format!(
-                        "{} is not accepted after {date} (algorithm policy), and no time-stamp proves the signature was made before",
+                        "algorithm policy — {}: not accepted after {date}, and no time-stamp proves the signature was made before",
                         sunset.what
                     ),
                 )),
@@ -955,27 +1018,12 @@ fn validate_one(
     } else {
         SignatureKind::Signature
     };
-    let mut r = SignatureReport {
-        field: f.name.clone(),
-        kind,
-        sub_filter,
-        indication: Indication::TotalPassed,
-        sub_indication: None,
-        signer: None,
-        chain: Vec::new(),
-        claimed_signing_time: f.dict.get(b"M").and_then(|m| match m {
-            Object::Str(s) => UnixTime::from_pdf_date(s),
-            _ => None,
-        }),
-        timestamp: None,
-        certification: docmdp_level(doc, &f.dict),
-        covers_whole_document: false,
-        signed_length: 0,
-        changes: Vec::new(),
-        modified_after_sealing: false,
-        revocation_checked: false,
-        details: Vec::new(),
-    };
+    let mut r =
+        SignatureReport::blank(f.name.clone(), kind, sub_filter, docmdp_level(doc, &f.dict));
+    r.claimed_signing_time = f.dict.get(b"M").and_then(|m| match m {
+        Object::Str(s) => UnixTime::from_pdf_date(s),
+        _ => None,
+    });
 
     let signed = match format_checking(doc, f) {
         Ok(s) => s,
@@ -1011,9 +1059,24 @@ fn validate_one(
     let poe = stamp.as_ref().filter(|t| t.valid).map(|t| t.time);
     r.timestamp = stamp.or_else(|| crypto.stamp.clone());
 
-    let (changes, refused) = modification_analysis(doc, signed.end, r.certification);
+    let (changes, refused) = match &doc.repair {
+        // Scanning lost the revisions: what came after the signature is
+        // unknown, unless nothing did.
+        Some(Repair::Rebuilt(_)) if !signed.covers_whole_document => (
+            Vec::new(),
+            Some(Finding::new(
+                Indication::Indeterminate,
+                SubIndication::FormatFailure,
+                "the file was damaged and repaired, so what changed after the signature cannot be told",
+            )),
+        ),
+        Some(Repair::Rebuilt(_)) => (Vec::new(), None),
+        _ => modification_analysis(doc, signed.end, r.certification),
+    };
     r.changes = changes;
-    r.modified_after_sealing = refused.is_some();
+    r.modified_after_sealing = refused
+        .as_ref()
+        .is_some_and(|f| f.indication == Indication::TotalFailed);
     if let Some(finding) = refused {
         record(&mut r, finding);
     }

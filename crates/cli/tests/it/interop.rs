@@ -221,6 +221,47 @@ fn coffre_accepts_pyhanko_signatures() {
         failures.push(format!("doc-timestamped.pdf:\n{report:#}"));
     }
 
+    // Later revisions DocMDP allows, as pyHanko writes them: a second,
+    // visible signature over an empty strip (also after a certification),
+    // and pyHanko's own /DSS. A second signature over the text is caught.
+    let second_root = signed.join("rsa-root-2.pem");
+    for (name, allowed) in [
+        (
+            "signed-twice-visibly.pdf",
+            "signed again, visibly, on page 1",
+        ),
+        (
+            "certified-then-signed.pdf",
+            "signed again, visibly, on page 1",
+        ),
+        ("ltv.pdf", "validation data (/DSS) added"),
+    ] {
+        let (code, report) = verify_json(&[root.clone(), second_root.clone()], &signed.join(name));
+        let listed = report["signatures"][0]["changes"]
+            .as_array()
+            .is_some_and(|c| {
+                c.iter().any(|c| {
+                    c["allowed"] == true
+                        && c["what"].as_str().is_some_and(|w| w.starts_with(allowed))
+                })
+            });
+        if code != Some(0) || report["status"] != "TOTAL_PASSED" || !listed {
+            failures.push(format!(
+                "{name}: exit {code:?}, expected TOTAL_PASSED listing {allowed:?}:\n{report:#}"
+            ));
+        }
+    }
+    let (code, report) = verify_json(
+        &[root.clone(), second_root],
+        &signed.join("signed-over-the-text.pdf"),
+    );
+    if code != Some(1)
+        || report["status"] != "TOTAL_FAILED"
+        || report["signatures"][0]["sub_indication"] != "HASH_FAILURE"
+    {
+        failures.push(format!("signed-over-the-text.pdf:\n{report:#}"));
+    }
+
     // Theirs fail like ours: without the root, and once changed.
     let ecdsa = signed.join("ecdsa-pades.pdf");
     let (code, report) = verify_json(&[], &ecdsa);

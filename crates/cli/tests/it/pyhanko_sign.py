@@ -13,6 +13,14 @@ DIR is a directory written by `coffre pki init`. Writes into OUT:
     adbe-pkcs7.pdf    adbe.pkcs7.detached, our ECDSA seal key
     certified.pdf     certification signature (DocMDP, form filling allowed)
     timestamped.pdf   PAdES with a signature time-stamp from our TSA key
+    doc-timestamped.pdf  timestamped.pdf with a document time-stamp after it
+    signed-twice-visibly.pdf  ecdsa-pades.pdf signed again by the RSA signer,
+                      visibly, in an empty strip at the foot of page 1
+    certified-then-signed.pdf  certified.pdf signed again the same way
+    signed-over-the-text.pdf  ecdsa-pades.pdf signed again visibly, the new
+                      signature's box over the transcript's text
+    ltv.pdf           PAdES B-LT: pyHanko's own /DSS (certificates and CRLs
+                      in indirect arrays) added after the signature
 
 and prints one line per file: `wrote NAME`. No network is used: the
 time-stamp comes from pyHanko's in-process DummyTimeStamper, taught ECDSA
@@ -107,12 +115,60 @@ def main() -> int:
             IncrementalPdfFileWriter(f), "sha256", in_place=False,
         )
     (out / "doc-timestamped.pdf").write_bytes(stamped.getvalue())
+    print("wrote doc-timestamped.pdf")
+
+    # Later signatures, visible, where the page shows nothing: DocMDP allows
+    # them (a plain approval is read as P=2, as pyHanko reads it).
+    rsa_again = rsa_signer(out / "rsa-root-2.pem")
+    for base, name in (("ecdsa-pades.pdf", "signed-twice-visibly.pdf"),
+                       ("certified.pdf", "certified-then-signed.pdf")):
+        sign(out / name, (out / base).read_bytes(), rsa_again,
+             signers.PdfSignatureMetadata(
+                 field_name="Signature2", subfilter=pades, md_algorithm="sha256",
+             ),
+             new_field_spec=fields.SigFieldSpec(
+                 sig_field_name="Signature2", on_page=0, box=(380, 4, 590, 24),
+             ))
+    sign(out / "signed-over-the-text.pdf", (out / "ecdsa-pades.pdf").read_bytes(),
+         rsa_again,
+         signers.PdfSignatureMetadata(
+             field_name="Signature2", subfilter=pades, md_algorithm="sha256",
+         ),
+         new_field_spec=fields.SigFieldSpec(
+             sig_field_name="Signature2", on_page=0, box=(60, 500, 540, 780),
+         ))
+
+    # B-LT by pyHanko: validation data in its own /DSS.
+    from pyhanko_certvalidator import ValidationContext
+    from asn1crypto import crl as asn1_crl
+    crls = [asn1_crl.CertificateList.load(_der(pki / name))
+            for name in ("crl.pem", "root.crl.pem")]
+    context = ValidationContext(
+        trust_roots=[load_cert_from_pemder(str(pki / "root.pem"))],
+        crls=crls, allow_fetching=False,
+        other_certs=list(load_certs_from_pemder([str(pki / "chain.pem")])),
+    )
+    sign(out / "ltv.pdf", pdf, ecdsa, signers.PdfSignatureMetadata(
+        field_name="Signature1", subfilter=pades, md_algorithm="sha256",
+        embed_validation_info=True, validation_context=context,
+    ), timestamper=timestamper)
     return 0
 
 
-def sign(path, pdf, signer, meta, timestamper=None):
+def _der(path: pathlib.Path) -> bytes:
+    """The DER of a PEM (or DER) file's first block."""
+    data = path.read_bytes()
+    if b"-----BEGIN" not in data:
+        return data
+    import base64
+    body = data.split(b"-----")[2]
+    return base64.b64decode(b"".join(body.split()))
+
+
+def sign(path, pdf, signer, meta, timestamper=None, new_field_spec=None):
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=timestamper)
+    pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=timestamper,
+                                   new_field_spec=new_field_spec)
     with path.open("wb") as f:
         pdf_signer.sign_pdf(writer, output=f)
     print(f"wrote {path.name}")

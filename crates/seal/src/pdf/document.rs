@@ -32,11 +32,24 @@ pub struct Section {
     pub is_stream: bool,
 }
 
+/// How a damaged file was read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Repair {
+    /// The cross-reference sections were found where they are, not where
+    /// the file said: the chain of revisions is intact.
+    Located(&'static str),
+    /// No usable chain: every object found by scanning, one revision.
+    Rebuilt(&'static str),
+}
+
 /// A parsed PDF: its bytes and its sections, newest first.
 #[derive(Debug)]
 pub struct Document<'a> {
     pub buf: &'a [u8],
     pub sections: Vec<Section>,
+    /// Set when the file was damaged and read anyway
+    /// ([`Document::parse_repairing`]).
+    pub repair: Option<Repair>,
     /// Objects already parsed, by file offset: validation looks at the
     /// same few objects from several angles.
     parsed: RefCell<HashMap<usize, Object>>,
@@ -61,6 +74,7 @@ impl<'a> Document<'a> {
         let mut doc = Document {
             buf,
             sections: Vec::new(),
+            repair: None,
             parsed: RefCell::default(),
         };
         let mut next = Some(start);
@@ -96,6 +110,158 @@ impl<'a> Document<'a> {
             doc.sections.push(section);
         }
         Ok(doc)
+    }
+
+    /// Like [`Document::parse`], but a file whose cross-references are
+    /// damaged (a `startxref` off or past the end, a `/Prev` that points at
+    /// nothing) is read as peers read it: the sections found where they
+    /// are, or failing that every object found by scanning. `repair` says
+    /// which.
+    pub fn parse_repairing(buf: &'a [u8]) -> ParseResult<Self> {
+        let err = match Self::parse(buf) {
+            Ok(doc) => return Ok(doc),
+            Err(e) => e,
+        };
+        if find(&buf[..buf.len().min(1024)], b"%PDF-").is_none() {
+            return Err(err);
+        }
+        let mut doc = Document {
+            buf,
+            sections: Vec::new(),
+            repair: None,
+            parsed: RefCell::default(),
+        };
+        let starts = doc.section_starts();
+        if let Some(chain) = doc.located_chain(&starts) {
+            doc.sections = chain;
+            doc.repair = Some(Repair::Located(
+                "its cross-references were not where the file said; they were found by their position",
+            ));
+            return Ok(doc);
+        }
+        match doc.rebuilt() {
+            Some(section) => {
+                doc.sections = vec![section];
+                doc.repair = Some(Repair::Rebuilt(
+                    "its cross-references are unusable; its objects were found by scanning the file",
+                ));
+                Ok(doc)
+            }
+            None => Err(err),
+        }
+    }
+
+    /// Offsets where a cross-reference section can be read: `xref`
+    /// keywords at the start of a line and cross-reference streams.
+    fn section_starts(&self) -> Vec<usize> {
+        let buf = self.buf;
+        let mut out = Vec::new();
+        let mut at = 0;
+        while let Some(p) = find(&buf[at..], b"xref") {
+            let pos = at + p;
+            at = pos + 4;
+            let line_start = pos == 0 || matches!(buf[pos - 1], b'\n' | b'\r');
+            if line_start && self.read_section(pos).is_ok() {
+                out.push(pos);
+            }
+        }
+        for (pos, _) in object_headers(buf) {
+            let window = &buf[pos..buf.len().min(pos + 512)];
+            if find(window, b"/XRef").is_some() && self.read_section(pos).is_ok() {
+                out.push(pos);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The chain from the section nearest the last `startxref`, each
+    /// `/Prev` that points at nothing replaced by the section just before.
+    fn located_chain(&self, starts: &[usize]) -> Option<Vec<Section>> {
+        let claimed = last_startxref_lenient(self.buf).unwrap_or(self.buf.len());
+        let first = *starts.iter().min_by_key(|s| s.abs_diff(claimed))?;
+        let mut chain: Vec<Section> = Vec::new();
+        let mut next = Some(first);
+        while let Some(offset) = next {
+            if chain.iter().any(|s| s.offset == offset) || chain.len() >= MAX_SECTIONS {
+                return None;
+            }
+            let mut section = self.read_section(offset).ok()?;
+            if let Some(x) = section.trailer.int(b"XRefStm") {
+                if let Some(extra) = usize::try_from(x)
+                    .ok()
+                    .and_then(|x| self.read_section(x).ok())
+                {
+                    for (num, e) in extra.entries {
+                        section.entries.entry(num).or_insert(e);
+                    }
+                }
+            }
+            next = match section.trailer.get(b"Prev") {
+                Some(Object::Int(p)) => {
+                    let p = usize::try_from(*p).ok();
+                    match p.filter(|p| *p < offset && self.read_section(*p).is_ok()) {
+                        Some(p) => Some(p),
+                        // The section just before this one.
+                        None => starts.iter().rev().find(|s| **s < offset).copied(),
+                    }
+                }
+                _ => None,
+            };
+            chain.push(section);
+        }
+        // Objects after the newest section's revision belong to an update
+        // the chain does not know: a viewer that scans would show them,
+        // so only a full rebuild may read this file.
+        let newest_end = find(&self.buf[first..], b"%%EOF").map_or(self.buf.len(), |p| first + p);
+        if !object_headers(&self.buf[newest_end..]).is_empty() {
+            return None;
+        }
+        Some(chain)
+    }
+
+    /// One section holding every object found by scanning (the last
+    /// definition of a number wins), with the last trailer found.
+    fn rebuilt(&self) -> Option<Section> {
+        let buf = self.buf;
+        let mut entries = HashMap::new();
+        let mut catalog = None;
+        for (pos, r) in object_headers(buf) {
+            entries.insert(
+                r.num,
+                Entry::InUse {
+                    offset: pos,
+                    gen: r.gen,
+                },
+            );
+            let window = &buf[pos..buf.len().min(pos + 256)];
+            if find(window, b"/Catalog").is_some() {
+                catalog = Some(r);
+            }
+        }
+        let trailer = rfind(buf, b"trailer")
+            .and_then(|p| {
+                let mut lx = Lexer::new(buf, p + b"trailer".len());
+                match lx.object() {
+                    Ok(Object::Dict(d)) if d.get(b"Root").is_some() => Some(d),
+                    _ => None,
+                }
+            })
+            .or_else(|| {
+                let root = catalog?;
+                let mut d = Dict::default();
+                d.set(b"Root", Object::Ref(root));
+                Some(d)
+            })?;
+        let mut trailer = trailer;
+        trailer.remove(b"Prev");
+        Some(Section {
+            offset: buf.len(),
+            trailer,
+            entries,
+            is_stream: false,
+        })
     }
 
     /// The newest trailer.
@@ -450,6 +616,54 @@ pub fn last_startxref(buf: &[u8]) -> ParseResult<usize> {
             offset: at,
             what: "startxref beyond the file",
         })
+}
+
+/// The last `startxref`'s number, even when it points past the file.
+fn last_startxref_lenient(buf: &[u8]) -> Option<usize> {
+    let tail_from = buf.len().saturating_sub(2048);
+    let at = rfind(&buf[tail_from..], b"startxref")? + tail_from;
+    let mut lx = Lexer::new(buf, at + b"startxref".len());
+    parse_unsigned(lx.token()).and_then(|o| usize::try_from(o).ok())
+}
+
+/// Every `num gen obj` at the start of a line, with its position.
+fn object_headers(buf: &[u8]) -> Vec<(usize, ObjRef)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(p) = find(&buf[at..], b"obj") {
+        let kw = at + p;
+        at = kw + 3;
+        // Back over "gen", a space, "num" to the start of the line.
+        let mut i = kw;
+        let mut fields = 0;
+        while fields < 2 {
+            while i > 0 && matches!(buf[i - 1], b' ' | b'\t') {
+                i -= 1;
+            }
+            let end = i;
+            while i > 0 && buf[i - 1].is_ascii_digit() {
+                i -= 1;
+            }
+            if i == end {
+                break;
+            }
+            fields += 1;
+        }
+        if fields != 2 || !(i == 0 || matches!(buf[i - 1], b'\n' | b'\r')) {
+            continue;
+        }
+        let mut lx = Lexer::new(buf, i);
+        let (Ok(num), Ok(gen)) = (lx.unsigned(), lx.unsigned()) else {
+            continue;
+        };
+        if lx.expect_keyword(b"obj").is_err() {
+            continue;
+        }
+        if let (Ok(num), Ok(gen)) = (u32::try_from(num), u16::try_from(gen)) {
+            out.push((i, ObjRef { num, gen }));
+        }
+    }
+    out
 }
 
 /// Whether `end` is just past an `%%EOF` marker (and its end-of-line):

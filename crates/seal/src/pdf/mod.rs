@@ -3,10 +3,11 @@
 
 mod document;
 mod object;
+pub mod paint;
 mod write;
 
-pub use document::{is_revision_end, last_startxref, Document, Entry, Section};
-pub use object::{find, Dict, Lexer, ObjRef, Object, ParseError, Stream};
+pub use document::{is_revision_end, last_startxref, Document, Entry, Repair, Section};
+pub use object::{find, rfind, Dict, Lexer, ObjRef, Object, ParseError, Stream};
 pub use write::{serialize, Update};
 
 /// A PDF text string: PDFDocEncoding-compatible ASCII as is, anything else

@@ -151,7 +151,7 @@ pub fn is_delim(b: u8) -> bool {
     )
 }
 
-fn is_regular(b: u8) -> bool {
+pub(crate) fn is_regular(b: u8) -> bool {
     !is_white(b) && !is_delim(b)
 }
 
@@ -480,7 +480,7 @@ pub fn parse_unsigned(tok: &[u8]) -> Option<u64> {
     std::str::from_utf8(tok).ok()?.parse().ok()
 }
 
-fn parse_number(tok: &[u8]) -> Option<Object> {
+pub(crate) fn parse_number(tok: &[u8]) -> Option<Object> {
     let s = std::str::from_utf8(tok).ok()?;
     if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit() || b"+-.".contains(&c)) {
         return None;

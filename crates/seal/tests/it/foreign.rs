@@ -306,6 +306,110 @@ impl Foreign {
         std::fs::read(d.join("sig.der")).unwrap()
     }
 
+    /// `base` (one of `Prepared`'s documents, signed) signed once more by
+    /// `signer` in an incremental update, as a second signer's software
+    /// would: a new signature field, its widget on page 1 at `rect` (zero
+    /// size when `None`) showing `appearance`, and with `resources` the
+    /// form's default appearance and font (/DA, /DR).
+    fn sign_again(
+        &self,
+        base: &[u8],
+        signer: &str,
+        rect: Option<[i64; 4]>,
+        appearance: &[u8],
+        resources: bool,
+    ) -> Vec<u8> {
+        use coffre_seal::pdf::{Dict, Document, ObjRef, Object, Update};
+        use std::io::Write;
+        let name = |n: &str| Object::Name(n.as_bytes().to_vec());
+        let refer = |n: u32| Object::Ref(ObjRef { num: n, gen: 0 });
+        let doc = Document::parse(base).unwrap();
+        let mut up = Update::new(base, &doc);
+        let sig = up.allocate();
+        let field = up.allocate();
+        let ap = up.allocate();
+        up.begin(sig);
+        write!(
+            up.out,
+            "<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/M(D:20261201100000Z)\
+             /ByteRange[0 0 0 0]{}/Contents <{}>>>",
+            " ".repeat(40),
+            "0".repeat(2 * 8192)
+        )
+        .unwrap();
+        up.end();
+        let [x0, y0, x1, y1] = rect.unwrap_or([0, 0, 0, 0]);
+        up.begin(ap);
+        write!(
+            up.out,
+            "<</Type/XObject/Subtype/Form/BBox[0 0 {} {}]/Resources<</Font<</Helv 7 0 R>>>>/Length {}>>\nstream\n",
+            (x1 - x0).max(1),
+            (y1 - y0).max(1),
+            appearance.len()
+        )
+        .unwrap();
+        up.out.extend_from_slice(appearance);
+        up.out.extend_from_slice(b"\nendstream");
+        up.end();
+        let mut f = Dict::default();
+        f.set(b"FT", name("Sig"));
+        f.set(b"T", Object::Str(b"Signature2".to_vec()));
+        f.set(b"V", Object::Ref(sig));
+        f.set(b"Type", name("Annot"));
+        f.set(b"Subtype", name("Widget"));
+        f.set(
+            b"Rect",
+            Object::Array([x0, y0, x1, y1].map(Object::Int).to_vec()),
+        );
+        f.set(b"F", Object::Int(4));
+        f.set(b"P", refer(3));
+        let mut apd = Dict::default();
+        apd.set(b"N", Object::Ref(ap));
+        f.set(b"AP", Object::Dict(apd));
+        up.object(field, &Object::Dict(f));
+        let mut page = doc.dict(&refer(3), 0).unwrap().unwrap();
+        page.set(b"Annots", Object::Array(vec![refer(4), Object::Ref(field)]));
+        up.object(ObjRef { num: 3, gen: 0 }, &Object::Dict(page));
+        let mut catalog = doc.dict(&refer(1), 0).unwrap().unwrap();
+        let mut form = Dict::default();
+        form.set(b"Fields", Object::Array(vec![refer(4), Object::Ref(field)]));
+        form.set(b"SigFlags", Object::Int(3));
+        if resources {
+            let font = up.allocate();
+            up.object(
+                font,
+                &Object::Dict({
+                    let mut d = Dict::default();
+                    d.set(b"Type", name("Font"));
+                    d.set(b"Subtype", name("Type1"));
+                    d.set(b"BaseFont", name("Helvetica"));
+                    d
+                }),
+            );
+            form.set(b"DA", Object::Str(b"/Helv 0 Tf 0 g".to_vec()));
+            let mut fonts = Dict::default();
+            fonts.set(b"Helv", Object::Ref(font));
+            let mut dr = Dict::default();
+            dr.set(b"Font", Object::Dict(fonts));
+            form.set(b"DR", Object::Dict(dr));
+        }
+        catalog.set(b"AcroForm", Object::Dict(form));
+        up.object(ObjRef { num: 1, gen: 0 }, &Object::Dict(catalog));
+        let mut out = up.finish(&doc);
+        // Fill the byte range, then sign everything but the hex string.
+        let br = base.len() + find(&out[base.len()..], b"/ByteRange[0 0 0 0]") + "/ByteRange".len();
+        let gap0 = base.len() + find(&out[base.len()..], b"/Contents <") + "/Contents ".len();
+        let gap1 = gap0 + 2 * 8192 + 2;
+        let range = format!("[0 {gap0} {gap1} {}]", out.len() - gap1);
+        let width = "[0 0 0 0]".len() + 40;
+        out[br..br + width].copy_from_slice(format!("{range:<width$}").as_bytes());
+        let content = [&out[..gap0], &out[gap1..]].concat();
+        let cms = self.cms(&content, &[signer], &[]);
+        let hex: String = cms.iter().map(|b| format!("{b:02X}")).collect();
+        out[gap0 + 1..gap0 + 1 + hex.len()].copy_from_slice(hex.as_bytes());
+        out
+    }
+
     /// A document signed by OpenSSL, its CMS then sent in BER.
     fn signed_ber(&self, sub_filter: &str, signers: &[&str], extra: &[&str]) -> Vec<u8> {
         let p = Prepared::new(sub_filter, 8192);
@@ -753,6 +857,42 @@ fn rows() -> Vec<Row> {
             expect: (TotalFailed, Some(HashFailure)),
         },
         Row {
+            name: "signed again, invisibly, the form given /DA and /DR",
+            make: |f| {
+                let once = f.signed("ETSI.CAdES.detached", &["p256"], &[]);
+                f.sign_again(&once, "rsa2048", None, b"", true)
+            },
+            expect: (TotalPassed, None),
+        },
+        Row {
+            name: "signed again, visibly, in an empty part of the page",
+            make: |f| {
+                let once = f.signed("ETSI.CAdES.detached", &["p256"], &[]);
+                f.sign_again(
+                    &once,
+                    "rsa2048",
+                    Some([72, 100, 272, 150]),
+                    b"0 0 1 rg 0 0 200 50 re f 1 g BT /Helv 10 Tf 4 20 Td (Signed: Registrar) Tj ET",
+                    true,
+                )
+            },
+            expect: (TotalPassed, None),
+        },
+        Row {
+            name: "Sneaky Signature: a later signature's appearance over the signed text",
+            make: |f| {
+                let once = f.signed("ETSI.CAdES.detached", &["p256"], &[]);
+                f.sign_again(
+                    &once,
+                    "rsa2048",
+                    Some([60, 752, 560, 782]),
+                    b"1 1 1 rg 0 0 500 30 re f 0 g BT /Helv 14 Tf 12 9 Td (Releve de notes - mention: Tres bien) Tj ET",
+                    false,
+                )
+            },
+            expect: (TotalFailed, Some(HashFailure)),
+        },
+        Row {
             name: "detached signature that encapsulates content",
             make: |f| f.signed("adbe.pkcs7.detached", &["rsa2048"], &["-nodetach"]),
             expect: (TotalFailed, Some(FormatFailure)),
@@ -775,6 +915,17 @@ fn the_foreign_table() {
     for row in rows() {
         let bytes = (row.make)(&f);
         let report = validate(&bytes, &f.config()).unwrap();
+        if std::env::var_os("COFFRE_SHOW_REPORTS").is_some() {
+            eprintln!(
+                "{}: {:?}",
+                row.name,
+                report
+                    .signatures
+                    .iter()
+                    .map(|s| (&s.changes, &s.details))
+                    .collect::<Vec<_>>()
+            );
+        }
         let got = (
             report.status(),
             report.signatures.first().and_then(|s| s.sub_indication),
@@ -832,4 +983,158 @@ fn a_sunset_algorithm_passes_with_proof_of_time() {
         bare.signatures[0].sub_indication,
         Some(SubIndication::CryptoConstraintsFailureNoPoe)
     );
+}
+
+/// Replaces the number after the last `key` in `b` with `value`, keeping
+/// the file's length (the rest of the line absorbs the difference).
+fn set_last_number(b: &mut Vec<u8>, key: &[u8], value: usize) {
+    let at = b.windows(key.len()).rposition(|w| w == key).unwrap() + key.len();
+    let mut end = at;
+    while b[end] == b' ' || b[end] == b'\n' || b[end] == b'\r' {
+        end += 1;
+    }
+    while b[end].is_ascii_digit() {
+        end += 1;
+    }
+    let old_len = end - at;
+    let sep = if key == b"startxref" { "\n" } else { " " };
+    let text = format!("{sep}{value}");
+    assert!(text.len() <= old_len + 8, "no room");
+    b.splice(at..end, text.bytes());
+}
+
+/// Files whose cross-references are damaged are read as peers read them:
+/// repaired, said so, and judged.
+#[test]
+fn damaged_files_are_repaired_and_say_so() {
+    let pki = pki();
+    let original = crate::sample::transcript_pdf(4, "Léa Roux");
+    let blt = seal_with(
+        &original,
+        &pki,
+        Level::BLt,
+        vec![pki.crl.clone(), pki.root_crl.clone()],
+        false,
+    );
+    let cfg = ValidationConfig::new(vec![pki.root.clone()], Vec::new(), UnixTime(NOW.0 + 3600));
+    let intact = validate(&blt, &cfg).unwrap();
+    assert_eq!(intact.status(), Status::TotalPassed);
+    assert!(intact.repaired.is_none());
+
+    let xref = {
+        let tail = &blt[blt.len() - 64..];
+        let s = String::from_utf8_lossy(tail);
+        let n: String = s
+            .split("startxref")
+            .last()
+            .unwrap()
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        n.parse::<usize>().unwrap()
+    };
+    let prev_of_last = {
+        let at = blt.windows(5).rposition(|w| w == b"/Prev").unwrap();
+        let s = String::from_utf8_lossy(&blt[at + 5..at + 20]);
+        s.split(|c: char| !c.is_ascii_digit())
+            .find(|t| !t.is_empty())
+            .unwrap()
+            .parse::<usize>()
+            .unwrap()
+    };
+    assert!(prev_of_last < xref);
+    type Damage = Box<dyn Fn(&mut Vec<u8>)>;
+    let cases: [(&str, Damage); 3] = [
+        (
+            "startxref off by a few bytes",
+            Box::new(move |b| set_last_number(b, b"startxref", xref - 3)),
+        ),
+        (
+            "startxref past the end",
+            Box::new(|b| {
+                let len = b.len();
+                set_last_number(b, b"startxref", len + 500)
+            }),
+        ),
+        (
+            "a last trailer with /Prev 0",
+            Box::new(|b| set_last_number(b, b"/Prev", 0)),
+        ),
+    ];
+    for (name, damage) in cases {
+        let mut b = blt.clone();
+        damage(&mut b);
+        let report = validate(&b, &cfg).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            report.status(),
+            Status::TotalPassed,
+            "{name}: {:?}",
+            report
+                .signatures
+                .iter()
+                .map(|s| &s.details)
+                .collect::<Vec<_>>()
+        );
+        assert!(
+            report
+                .repaired
+                .as_deref()
+                .is_some_and(|r| r.contains("repaired")),
+            "{name}: {:?}",
+            report.repaired
+        );
+    }
+
+    // An update that adds a second seal, cut short on its way: the file
+    // is damaged (FORMAT_FAILURE), not "without a seal"; what the cut
+    // update would have changed after the first seal cannot be told.
+    let bb = seal_with(&original, &pki, Level::BB, Vec::new(), false);
+    let twice = seal_with(&bb, &pki, Level::BB, Vec::new(), false);
+    let cut = &twice[..bb.len() + (twice.len() - bb.len()) * 2 / 3];
+    let report = validate(cut, &cfg).unwrap();
+    assert_eq!(report.status(), Status::TotalFailed);
+    assert_eq!(report.signatures.len(), 2);
+    assert_eq!(
+        report.signatures[0].indication,
+        coffre_seal::Indication::Indeterminate
+    );
+    assert_eq!(
+        report.signatures[1].sub_indication,
+        Some(SubIndication::FormatFailure)
+    );
+
+    // An update whose cross-reference is gone: its objects are found only
+    // by scanning, so what followed the seal cannot be told (a viewer that
+    // scans would show that update).
+    let mut lost = blt.clone();
+    let at = lost.windows(4).rposition(|w| w == b"xref").unwrap();
+    let at = lost[..at].windows(4).rposition(|w| w == b"xref").unwrap();
+    assert!(at > bb_end(&blt), "the DSS update's own cross-reference");
+    lost[at..at + 4].copy_from_slice(b"XXXX");
+    let report = validate(&lost, &cfg).unwrap();
+    assert!(
+        report
+            .repaired
+            .as_deref()
+            .is_some_and(|r| r.contains("scanning")),
+        "{:?}",
+        report.repaired
+    );
+    assert_eq!(
+        report.status(),
+        Status::Indeterminate,
+        "{:?}",
+        report.signatures[0].details
+    );
+    assert_eq!(
+        report.signatures[0].sub_indication,
+        Some(SubIndication::FormatFailure)
+    );
+}
+
+/// Where the seal's own revision ends in a B-LT file (the first `%%EOF`
+/// after its signature).
+fn bb_end(blt: &[u8]) -> usize {
+    let sig = blt.windows(10).position(|w| w == b"/ByteRange").unwrap();
+    sig + blt[sig..].windows(5).position(|w| w == b"%%EOF").unwrap()
 }
