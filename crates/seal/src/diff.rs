@@ -131,6 +131,14 @@ pub(crate) fn analyse(
         match verdict {
             Verdict::Same => {}
             Verdict::Allowed(what) => *notes.entry(what).or_default() += 1,
+            Verdict::Filled(name) if certification == Some(1) => out.push(Modification {
+                allowed: false,
+                what: format!("field {name} filled in a document certified as not to be changed"),
+            }),
+            Verdict::Filled(name) => out.push(Modification {
+                allowed: true,
+                what: format!("field {name} filled"),
+            }),
             Verdict::Forbidden(what) => out.push(Modification {
                 allowed: false,
                 what: format!("{what} (object {num})"),
@@ -164,6 +172,8 @@ pub(crate) fn analyse(
 enum Verdict {
     Same,
     Allowed(&'static str),
+    /// A form field given a value (DocMDP P=2 and P=3 allow it): its name.
+    Filled(String),
     Forbidden(String),
 }
 
@@ -189,6 +199,11 @@ struct Context<'d, 'a> {
     visible_new_fields: Vec<(ObjRef, Dict)>,
     /// Objects reachable from the newest form's /DR (fonts for fields).
     form_resources: HashSet<u32>,
+    /// Objects reachable from the appearances of fields the signed
+    /// revision already had (a fill draws its value there).
+    field_appearances: HashSet<u32>,
+    /// Fields (and their widgets) of the signed revision, by number.
+    old_fields: HashSet<u32>,
     acroform: Option<ObjRef>,
     fields_array: Option<ObjRef>,
     new_approval_signatures: bool,
@@ -217,6 +232,8 @@ impl<'d, 'a> Context<'d, 'a> {
             new_sig_fields: HashSet::new(),
             visible_new_fields: Vec::new(),
             form_resources: HashSet::new(),
+            field_appearances: HashSet::new(),
+            old_fields: HashSet::new(),
             acroform: None,
             fields_array: None,
             new_approval_signatures: false,
@@ -245,6 +262,16 @@ impl<'d, 'a> Context<'d, 'a> {
             .and_then(|f| f.get(b"DR").cloned())
         {
             reach(doc, &dr, &mut ctx.form_resources, 0, 0);
+        }
+        ctx.old_fields = old_fields.iter().map(|r| r.num).collect();
+        for f in &old_fields {
+            if let Ok(Some(d)) = doc.dict(&Object::Ref(*f), 0) {
+                if d.name(b"FT") != Some(b"Sig") {
+                    if let Some(ap) = d.get(b"AP") {
+                        reach(doc, ap, &mut ctx.field_appearances, 0, 0);
+                    }
+                }
+            }
         }
         if let Some((form_ref, fields_ref, fields)) = fields_of(doc, &cat, 0) {
             ctx.acroform = form_ref;
@@ -319,6 +346,12 @@ impl<'d, 'a> Context<'d, 'a> {
         if self.form_resources.contains(&num) && old.is_none() {
             return Verdict::Allowed("form resources (fonts for fields) added");
         }
+        if self.field_appearances.contains(&num) && old.is_none() {
+            return Verdict::Allowed("appearance of a filled field");
+        }
+        if let Some(name) = self.filled(num, old, new) {
+            return Verdict::Filled(name);
+        }
         let is_metadata = |o: Option<&Object>| matches!(o, Some(Object::Stream(s)) if s.dict.name(b"Type") == Some(b"Metadata"));
         if Some(num) == self.metadata
             && is_metadata(new)
@@ -388,6 +421,37 @@ impl<'d, 'a> Context<'d, 'a> {
             }
         }
         Verdict::Forbidden(format!("{} changed", describe(new)))
+    }
+
+    /// A field of the signed revision (text, choice or button, not
+    /// read-only) that changed only in its value, its state and its
+    /// appearance, in the same place: a form fill. Its name, if so.
+    fn filled(&self, num: u32, old: Option<&Object>, new: Option<&Object>) -> Option<String> {
+        if !self.old_fields.contains(&num) {
+            return None;
+        }
+        let (o, n) = (old?.as_dict()?, new?.as_dict()?);
+        if !matches!(o.name(b"FT"), Some(b"Tx" | b"Ch" | b"Btn")) {
+            return None;
+        }
+        let read_only = |d: &Dict| d.int(b"Ff").is_some_and(|f| f & 1 != 0);
+        if read_only(o) || read_only(n) {
+            return None;
+        }
+        let strip = |d: &Dict| {
+            let mut d = d.clone();
+            for k in [&b"V"[..], b"AS", b"AP"] {
+                d.remove(k);
+            }
+            d
+        };
+        if !strip(o).same_as(&strip(n)) {
+            return None;
+        }
+        Some(match o.get(b"T") {
+            Some(Object::Str(t)) => crate::pdf::decode_text(t),
+            _ => format!("(object {num})"),
+        })
     }
 
     /// A later visible signature is allowed when its widget covers nothing

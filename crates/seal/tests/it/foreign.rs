@@ -31,6 +31,21 @@ impl Prepared {
     /// A one-page document signed with `sub_filter`, room for `room`
     /// bytes of signature.
     fn new(sub_filter: &str, room: usize) -> Prepared {
+        Prepared::build(sub_filter, room, None)
+    }
+
+    /// The same document with an empty text field "Nom" (object 8) whose
+    /// /Ff is `ff` (1: read-only).
+    fn with_text_field(sub_filter: &str, ff: i64) -> Prepared {
+        Prepared::build(sub_filter, 8192, Some(ff))
+    }
+
+    fn build(sub_filter: &str, room: usize, text_field: Option<i64>) -> Prepared {
+        let fields = if text_field.is_some() {
+            "4 0 R 8 0 R"
+        } else {
+            "4 0 R"
+        };
         let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
         let mut offsets = Vec::new();
         let mut obj = |out: &mut Vec<u8>, body: &[u8]| {
@@ -41,13 +56,17 @@ impl Prepared {
         };
         obj(
             &mut out,
-            b"<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[4 0 R]/SigFlags 3>>>>",
+            format!("<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[{fields}]/SigFlags 3>>>>")
+                .as_bytes(),
         );
         obj(&mut out, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
         obj(
             &mut out,
-            b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 6 0 R\
-              /Resources<</Font<</F1 7 0 R>>>>/Annots[4 0 R]>>",
+            format!(
+                "<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 6 0 R\
+                 /Resources<</Font<</F1 7 0 R>>>>/Annots[{fields}]>>"
+            )
+            .as_bytes(),
         );
         obj(
             &mut out,
@@ -70,6 +89,16 @@ impl Prepared {
         stream.extend_from_slice(b"\nendstream");
         obj(&mut out, &stream);
         obj(&mut out, b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>");
+        if let Some(ff) = text_field {
+            obj(
+                &mut out,
+                format!(
+                    "<</FT/Tx/T(Nom)/Type/Annot/Subtype/Widget/Rect[72 600 272 620]/F 4/P 3 0 R\
+                     /DA(/F1 12 Tf 0 g)/Ff {ff}>>"
+                )
+                .as_bytes(),
+            );
+        }
         let xref = out.len();
         out.extend_from_slice(
             format!("xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1).as_bytes(),
@@ -410,6 +439,13 @@ impl Foreign {
         out
     }
 
+    /// A document with a text field, signed by `signer`.
+    fn signed_with_field(&self, ff: i64) -> Vec<u8> {
+        let p = Prepared::with_text_field("ETSI.CAdES.detached", ff);
+        let cms = self.cms(&p.signed_bytes(), &["p256"], &[]);
+        p.fill(&cms)
+    }
+
     /// A document signed by OpenSSL, its CMS then sent in BER.
     fn signed_ber(&self, sub_filter: &str, signers: &[&str], extra: &[&str]) -> Vec<u8> {
         let p = Prepared::new(sub_filter, 8192);
@@ -632,6 +668,36 @@ fn ber_of(der: &[u8]) -> Vec<u8> {
         rest = &rest[head + len..];
     }
     out
+}
+
+/// The text field "Nom" (object 8) filled with `value` in an incremental
+/// update, as a form filler writes it; `rect` moves its widget.
+fn fill_field(base: &[u8], value: &str, rect: Option<[i64; 4]>) -> Vec<u8> {
+    use coffre_seal::pdf::{Dict, Document, ObjRef, Object, Update};
+    use std::io::Write;
+    let doc = Document::parse(base).unwrap();
+    let mut up = Update::new(base, &doc);
+    let field_ref = ObjRef { num: 8, gen: 0 };
+    let mut field = doc.dict(&Object::Ref(field_ref), 0).unwrap().unwrap();
+    let ap = up.allocate();
+    let data = format!("/Tx BMC BT /F1 12 Tf 2 5 Td ({value}) Tj ET EMC");
+    up.begin(ap);
+    write!(
+        up.out,
+        "<</Type/XObject/Subtype/Form/BBox[0 0 200 20]/Resources<</Font<</F1 7 0 R>>>>/Length {}>>\nstream\n{data}\nendstream",
+        data.len()
+    )
+    .unwrap();
+    up.end();
+    field.set(b"V", Object::Str(value.as_bytes().to_vec()));
+    let mut apd = Dict::default();
+    apd.set(b"N", Object::Ref(ap));
+    field.set(b"AP", Object::Dict(apd));
+    if let Some(r) = rect {
+        field.set(b"Rect", Object::Array(r.map(Object::Int).to_vec()));
+    }
+    up.object(field_ref, &Object::Dict(field));
+    up.finish(&doc)
 }
 
 /// A DER ECDSA signature as `r ‖ s`, each on `n` bytes.
@@ -888,6 +954,27 @@ fn rows() -> Vec<Row> {
                     Some([60, 752, 560, 782]),
                     b"1 1 1 rg 0 0 500 30 re f 0 g BT /Helv 14 Tf 12 9 Td (Releve de notes - mention: Tres bien) Tj ET",
                     false,
+                )
+            },
+            expect: (TotalFailed, Some(HashFailure)),
+        },
+        Row {
+            name: "a form field filled after signing",
+            make: |f| fill_field(&f.signed_with_field(0), "Roux", None),
+            expect: (TotalPassed, None),
+        },
+        Row {
+            name: "a read-only form field filled after signing",
+            make: |f| fill_field(&f.signed_with_field(1), "Roux", None),
+            expect: (TotalFailed, Some(HashFailure)),
+        },
+        Row {
+            name: "a form field filled and moved over the signed text",
+            make: |f| {
+                fill_field(
+                    &f.signed_with_field(0),
+                    "Mention: Tres bien",
+                    Some([60, 752, 560, 782]),
                 )
             },
             expect: (TotalFailed, Some(HashFailure)),
