@@ -118,7 +118,9 @@ pub(crate) fn analyse(
         .collect();
     touched.sort_unstable();
 
-    let ctx = Context::new(doc, k);
+    // DocMDP P=3 (a certification that allows annotations) lets anyone
+    // annotate, as long as what is added hides nothing.
+    let ctx = Context::new(doc, k, certification == Some(3));
     let mut out = Vec::new();
     let mut notes: HashMap<&'static str, usize> = HashMap::new();
     for num in touched {
@@ -146,7 +148,10 @@ pub(crate) fn analyse(
         }
     }
     for (field, widget) in &ctx.visible_new_fields {
-        out.push(ctx.judge_visible(*field, widget));
+        out.push(ctx.judge_visible(*field, widget, "signature"));
+    }
+    for (annot, dict) in &ctx.new_annotations {
+        out.push(ctx.judge_visible(*annot, dict, "annotation"));
     }
     if certification == Some(1) && ctx.new_approval_signatures {
         out.push(Modification {
@@ -204,13 +209,18 @@ struct Context<'d, 'a> {
     field_appearances: HashSet<u32>,
     /// Fields (and their widgets) of the signed revision, by number.
     old_fields: HashSet<u32>,
+    /// Annotations added to pages where DocMDP allows them (P=3), with
+    /// the objects of their appearances.
+    new_annotations: Vec<(ObjRef, Dict)>,
+    new_annotation_refs: HashSet<ObjRef>,
+    new_annotation_objects: HashSet<u32>,
     acroform: Option<ObjRef>,
     fields_array: Option<ObjRef>,
     new_approval_signatures: bool,
 }
 
 impl<'d, 'a> Context<'d, 'a> {
-    fn new(doc: &'d Document<'a>, k: usize) -> Self {
+    fn new(doc: &'d Document<'a>, k: usize, annotations_allowed: bool) -> Self {
         let root_new = doc.trailer().reference(b"Root");
         let root_old = doc.sections[k].trailer.reference(b"Root");
         let mut ctx = Context {
@@ -234,6 +244,9 @@ impl<'d, 'a> Context<'d, 'a> {
             form_resources: HashSet::new(),
             field_appearances: HashSet::new(),
             old_fields: HashSet::new(),
+            new_annotations: Vec::new(),
+            new_annotation_refs: HashSet::new(),
+            new_annotation_objects: HashSet::new(),
             acroform: None,
             fields_array: None,
             new_approval_signatures: false,
@@ -264,6 +277,9 @@ impl<'d, 'a> Context<'d, 'a> {
             reach(doc, &dr, &mut ctx.form_resources, 0, 0);
         }
         ctx.old_fields = old_fields.iter().map(|r| r.num).collect();
+        if annotations_allowed {
+            ctx.find_new_annotations();
+        }
         for f in &old_fields {
             if let Ok(Some(d)) = doc.dict(&Object::Ref(*f), 0) {
                 if d.name(b"FT") != Some(b"Sig") {
@@ -346,6 +362,9 @@ impl<'d, 'a> Context<'d, 'a> {
         if self.form_resources.contains(&num) && old.is_none() {
             return Verdict::Allowed("form resources (fonts for fields) added");
         }
+        if self.new_annotation_objects.contains(&num) && old.is_none() {
+            return Verdict::Allowed("annotation added");
+        }
         if self.field_appearances.contains(&num) && old.is_none() {
             return Verdict::Allowed("appearance of a filled field");
         }
@@ -423,6 +442,55 @@ impl<'d, 'a> Context<'d, 'a> {
         Verdict::Forbidden(format!("{} changed", describe(new)))
     }
 
+    /// Annotations (not widgets) that pages list now and did not in the
+    /// signed revision, each a new object.
+    fn find_new_annotations(&mut self) {
+        let doc = self.doc;
+        let annots_of = |page: ObjRef, rev: usize| -> Vec<ObjRef> {
+            doc.dict(&Object::Ref(page), rev)
+                .ok()
+                .flatten()
+                .and_then(|d| d.get(b"Annots").cloned())
+                .and_then(|a| doc.resolve(&a, rev).ok().flatten())
+                .and_then(|a| a.as_array().map(<[Object]>::to_vec))
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|o| match o {
+                    Object::Ref(r) => Some(r),
+                    _ => None,
+                })
+                .collect()
+        };
+        for page in page_list(doc, 0) {
+            let before: HashSet<ObjRef> = annots_of(page, self.k).into_iter().collect();
+            for a in annots_of(page, 0) {
+                if before.contains(&a) || self.new_sig_fields.contains(&a) {
+                    continue;
+                }
+                if !matches!(doc.object_at(a, self.k), Ok(None)) {
+                    continue;
+                }
+                let Ok(Some(d)) = doc.dict(&Object::Ref(a), 0) else {
+                    continue;
+                };
+                if d.name(b"Subtype").is_none_or(|s| s == b"Widget") {
+                    continue;
+                }
+                self.new_annotation_refs.insert(a);
+                self.new_annotation_objects.insert(a.num);
+                if let Some(ap) = d.get(b"AP") {
+                    reach(doc, ap, &mut self.new_annotation_objects, 0, 0);
+                }
+                if let Some(Object::Ref(p)) = d.get(b"Popup") {
+                    self.new_annotation_objects.insert(p.num);
+                }
+                if !invisible(&d) {
+                    self.new_annotations.push((a, d));
+                }
+            }
+        }
+    }
+
     /// A field of the signed revision (text, choice or button, not
     /// read-only) that changed only in its value, its state and its
     /// appearance, in the same place: a form fill. Its name, if so.
@@ -457,7 +525,7 @@ impl<'d, 'a> Context<'d, 'a> {
     /// A later visible signature is allowed when its widget covers nothing
     /// the signed revision shows on its page (what the Sneaky Signature
     /// and shadow attacks would hide).
-    fn judge_visible(&self, field: ObjRef, widget: &Dict) -> Modification {
+    fn judge_visible(&self, field: ObjRef, widget: &Dict, kind: &str) -> Modification {
         let doc = self.doc;
         let Some(rect) = widget.get(b"Rect").and_then(crate::pdf::paint::rect_of) else {
             return Modification {
@@ -487,14 +555,14 @@ impl<'d, 'a> Context<'d, 'a> {
             // On no page: it shows nowhere.
             return Modification {
                 allowed: true,
-                what: "signed again (a visible signature on no page)".into(),
+                what: format!("{kind} added on no page"),
             };
         };
         let number = pages.iter().position(|p| *p == page).map_or(0, |i| i + 1);
         let Ok(Some(old_page)) = doc.dict(&Object::Ref(page), self.k) else {
             return Modification {
                 allowed: false,
-                what: format!("visible signature added on page {number}, which the signed revision does not have"),
+                what: format!("visible {kind} added on page {number}, which the signed revision does not have"),
             };
         };
         let mut shown = crate::pdf::paint::painted(doc, &old_page, self.k);
@@ -523,14 +591,18 @@ impl<'d, 'a> Context<'d, 'a> {
             Modification {
                 allowed: false,
                 what: format!(
-                    "a later signature's appearance covers what the signed document shows on page {number} (object {})",
+                    "a later {kind}'s appearance covers what the signed document shows on page {number} (object {})",
                     field.num
                 ),
             }
         } else {
             Modification {
                 allowed: true,
-                what: format!("signed again, visibly, on page {number}, over nothing the signed document shows"),
+                what: if kind == "signature" {
+                    format!("signed again, visibly, on page {number}, over nothing the signed document shows")
+                } else {
+                    format!("{kind} added on page {number}, over nothing the signed document shows")
+                },
             }
         }
     }
@@ -607,7 +679,9 @@ impl<'d, 'a> Context<'d, 'a> {
             return Verdict::Forbidden(what.into());
         }
         let extras_ok = n[o.len()..].iter().all(|x| match x {
-            Object::Ref(r) => self.new_sig_fields.contains(r),
+            Object::Ref(r) => {
+                self.new_sig_fields.contains(r) || self.new_annotation_refs.contains(r)
+            }
             _ => false,
         });
         if extras_ok {

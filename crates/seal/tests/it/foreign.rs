@@ -31,16 +31,37 @@ impl Prepared {
     /// A one-page document signed with `sub_filter`, room for `room`
     /// bytes of signature.
     fn new(sub_filter: &str, room: usize) -> Prepared {
-        Prepared::build(sub_filter, room, None)
+        Prepared::build(sub_filter, room, None, None)
+    }
+
+    /// A certification signature with DocMDP permission `p`.
+    fn certifying(p: i64) -> Prepared {
+        Prepared::build("ETSI.CAdES.detached", 8192, None, Some(p))
     }
 
     /// The same document with an empty text field "Nom" (object 8) whose
     /// /Ff is `ff` (1: read-only).
     fn with_text_field(sub_filter: &str, ff: i64) -> Prepared {
-        Prepared::build(sub_filter, 8192, Some(ff))
+        Prepared::build(sub_filter, 8192, Some(ff), None)
     }
 
-    fn build(sub_filter: &str, room: usize, text_field: Option<i64>) -> Prepared {
+    fn build(
+        sub_filter: &str,
+        room: usize,
+        text_field: Option<i64>,
+        certify: Option<i64>,
+    ) -> Prepared {
+        let perms = if certify.is_some() {
+            "/Perms<</DocMDP 5 0 R>>"
+        } else {
+            ""
+        };
+        let reference = match certify {
+            Some(p) => format!(
+                "/Reference[<</Type/SigRef/TransformMethod/DocMDP/TransformParams<</Type/TransformParams/P {p}/V/1.2>>>>]"
+            ),
+            None => String::new(),
+        };
         let fields = if text_field.is_some() {
             "4 0 R 8 0 R"
         } else {
@@ -56,8 +77,10 @@ impl Prepared {
         };
         obj(
             &mut out,
-            format!("<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[{fields}]/SigFlags 3>>>>")
-                .as_bytes(),
+            format!(
+                "<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[{fields}]/SigFlags 3>>{perms}>>"
+            )
+            .as_bytes(),
         );
         obj(&mut out, b"<</Type/Pages/Kids[3 0 R]/Count 1>>");
         obj(
@@ -73,7 +96,7 @@ impl Prepared {
             b"<</FT/Sig/T(Signature1)/V 5 0 R/Type/Annot/Subtype/Widget/Rect[0 0 0 0]/F 132/P 3 0 R>>",
         );
         let mut sig = format!(
-            "<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/{sub_filter}/M(D:20261201090000Z)\
+            "<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/{sub_filter}/M(D:20261201090000Z){reference}\
              /ByteRange[0 0 0 0]{pad}/Contents <",
             pad = " ".repeat(40)
         )
@@ -446,6 +469,13 @@ impl Foreign {
         p.fill(&cms)
     }
 
+    /// A certified document (DocMDP `p`), signed by OpenSSL.
+    fn certified(&self, p: i64) -> Vec<u8> {
+        let prepared = Prepared::certifying(p);
+        let cms = self.cms(&prepared.signed_bytes(), &["p256"], &[]);
+        prepared.fill(&cms)
+    }
+
     /// A document signed by OpenSSL, its CMS then sent in BER.
     fn signed_ber(&self, sub_filter: &str, signers: &[&str], extra: &[&str]) -> Vec<u8> {
         let p = Prepared::new(sub_filter, 8192);
@@ -668,6 +698,53 @@ fn ber_of(der: &[u8]) -> Vec<u8> {
         rest = &rest[head + len..];
     }
     out
+}
+
+/// A FreeText annotation at `rect` on page 1 showing `text`, added in an
+/// incremental update (what the Evil Annotation attack adds).
+fn annotate(base: &[u8], rect: [i64; 4], text: &str) -> Vec<u8> {
+    use coffre_seal::pdf::{Dict, Document, ObjRef, Object, Update};
+    use std::io::Write;
+    let doc = Document::parse(base).unwrap();
+    let mut up = Update::new(base, &doc);
+    let ap = up.allocate();
+    let data = format!(
+        "1 1 1 rg 0 0 {} {} re f 0 g BT /F1 14 Tf 4 8 Td ({text}) Tj ET",
+        rect[2] - rect[0],
+        rect[3] - rect[1]
+    );
+    up.begin(ap);
+    write!(
+        up.out,
+        "<</Type/XObject/Subtype/Form/BBox[0 0 {} {}]/Resources<</Font<</F1 7 0 R>>>>/Length {}>>\nstream\n{data}\nendstream",
+        rect[2] - rect[0],
+        rect[3] - rect[1],
+        data.len()
+    )
+    .unwrap();
+    up.end();
+    let annot = up.allocate();
+    let mut a = Dict::default();
+    a.set(b"Type", Object::Name(b"Annot".to_vec()));
+    a.set(b"Subtype", Object::Name(b"FreeText".to_vec()));
+    a.set(b"Rect", Object::Array(rect.map(Object::Int).to_vec()));
+    a.set(b"Contents", Object::Str(text.as_bytes().to_vec()));
+    a.set(b"DA", Object::Str(b"/F1 14 Tf 0 g".to_vec()));
+    let mut apd = Dict::default();
+    apd.set(b"N", Object::Ref(ap));
+    a.set(b"AP", Object::Dict(apd));
+    up.object(annot, &Object::Dict(a));
+    let page_ref = ObjRef { num: 3, gen: 0 };
+    let mut page = doc.dict(&Object::Ref(page_ref), 0).unwrap().unwrap();
+    let mut annots = page
+        .get(b"Annots")
+        .and_then(|a| a.as_array())
+        .map(<[Object]>::to_vec)
+        .unwrap_or_default();
+    annots.push(Object::Ref(annot));
+    page.set(b"Annots", Object::Array(annots));
+    up.object(page_ref, &Object::Dict(page));
+    up.finish(&doc)
 }
 
 /// The text field "Nom" (object 8) filled with `value` in an incremental
@@ -977,6 +1054,27 @@ fn rows() -> Vec<Row> {
                     Some([60, 752, 560, 782]),
                 )
             },
+            expect: (TotalFailed, Some(HashFailure)),
+        },
+        Row {
+            name: "certified P=3, an annotation where the page shows nothing",
+            make: |f| annotate(&f.certified(3), [72, 100, 272, 140], "Vu le 2 decembre"),
+            expect: (TotalPassed, None),
+        },
+        Row {
+            name: "Evil Annotation: certified P=3, an annotation over the signed text",
+            make: |f| {
+                annotate(
+                    &f.certified(3),
+                    [60, 752, 560, 782],
+                    "Releve de notes - mention: Tres bien",
+                )
+            },
+            expect: (TotalFailed, Some(HashFailure)),
+        },
+        Row {
+            name: "certified P=2, an annotation where the page shows nothing",
+            make: |f| annotate(&f.certified(2), [72, 100, 272, 140], "Vu le 2 decembre"),
             expect: (TotalFailed, Some(HashFailure)),
         },
         Row {
