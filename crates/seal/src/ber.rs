@@ -9,6 +9,8 @@
 /// Deepest nesting followed; CMS needs a dozen levels.
 const MAX_DEPTH: usize = 64;
 
+use crate::crypto::push_len;
+
 /// `bytes` as DER, with what follows the first element (a PDF's zero
 /// padding) dropped. `None` when the bytes are not BER.
 pub(crate) fn to_der(bytes: &[u8]) -> Option<Vec<u8>> {
@@ -117,17 +119,6 @@ impl Reader<'_> {
 fn is_string(tag: &[u8]) -> bool {
     // BIT STRING, OCTET STRING, and the character strings.
     matches!(tag, [0x23 | 0x24 | 0x2c | 0x32..=0x34 | 0x36 | 0x39..=0x3e])
-}
-
-fn push_len(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
 }
 
 fn element(r: &mut Reader<'_>, out: &mut Vec<u8>, depth: usize) -> Option<()> {

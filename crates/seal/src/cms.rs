@@ -15,7 +15,8 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::serial_number::SerialNumber;
 
 use crate::crypto::{
-    verify_signature, BadSignature, CertCache, Certificate, DigestAlg, SigningKey, UnixTime,
+    push_len, verify_signature, BadSignature, CertCache, Certificate, DigestAlg, SigningKey,
+    UnixTime,
 };
 use crate::{oid, Error};
 
@@ -315,17 +316,6 @@ impl RawSet {
             out.push(encode(&sorted));
         }
         out
-    }
-}
-
-fn push_len(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
     }
 }
 

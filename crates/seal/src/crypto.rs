@@ -311,7 +311,8 @@ fn pkcs8_from_sec1(sec1: &[u8]) -> Vec<u8> {
     out
 }
 
-fn push_len(out: &mut Vec<u8>, len: usize) {
+/// Appends a DER length.
+pub(crate) fn push_len(out: &mut Vec<u8>, len: usize) {
     if len < 0x80 {
         out.push(len as u8);
     } else {

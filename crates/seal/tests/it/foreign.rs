@@ -553,6 +553,27 @@ struct Build {
     unsorted: bool,
 }
 
+impl Build {
+    fn new(signer: &'static str, scheme: Scheme) -> Build {
+        Build {
+            signer,
+            scheme,
+            extra: Vec::new(),
+            unsorted: false,
+        }
+    }
+
+    fn with(mut self, attribute: Vec<u8>) -> Build {
+        self.extra.push(attribute);
+        self
+    }
+
+    fn unsorted(mut self) -> Build {
+        self.unsorted = true;
+        self
+    }
+}
+
 impl Foreign {
     fn cert_der(&self, name: &str) -> Vec<u8> {
         let pem = std::fs::read_to_string(self.dir.path().join(format!("{name}.pem"))).unwrap();
@@ -867,43 +888,20 @@ fn rows() -> Vec<Row> {
             make: |f| {
                 f.built(
                     "ETSI.CAdES.detached",
-                    &Build {
-                        signer: "ed25519",
-                        scheme: Scheme::Ed25519,
-                        extra: Vec::new(),
-                        unsorted: false,
-                    },
+                    &Build::new("ed25519", Scheme::Ed25519),
                 )
             },
             expect: (TotalPassed, None),
         },
         Row {
             name: "Ed448 with SHAKE256 (RFC 8419)",
-            make: |f| {
-                f.built(
-                    "ETSI.CAdES.detached",
-                    &Build {
-                        signer: "ed448",
-                        scheme: Scheme::Ed448,
-                        extra: Vec::new(),
-                        unsorted: false,
-                    },
-                )
-            },
+            make: |f| f.built("ETSI.CAdES.detached", &Build::new("ed448", Scheme::Ed448)),
             expect: (TotalPassed, None),
         },
         Row {
             name: "Ed448, byte changed",
             make: |f| {
-                let mut b = f.built(
-                    "ETSI.CAdES.detached",
-                    &Build {
-                        signer: "ed448",
-                        scheme: Scheme::Ed448,
-                        extra: Vec::new(),
-                        unsorted: false,
-                    },
-                );
+                let mut b = f.built("ETSI.CAdES.detached", &Build::new("ed448", Scheme::Ed448));
                 let at = find(&b, b"Releve de notes");
                 b[at] ^= 1;
                 b
@@ -915,12 +913,7 @@ fn rows() -> Vec<Row> {
             make: |f| {
                 f.built(
                     "ETSI.CAdES.detached",
-                    &Build {
-                        signer: "p256",
-                        scheme: Scheme::Sha256("1.2.840.10045.4.3.2"),
-                        extra: Vec::new(),
-                        unsorted: true,
-                    },
+                    &Build::new("p256", Scheme::Sha256("1.2.840.10045.4.3.2")).unsorted(),
                 )
             },
             expect: (TotalPassed, None),
@@ -930,12 +923,8 @@ fn rows() -> Vec<Row> {
             make: |f| {
                 f.built(
                     "ETSI.CAdES.detached",
-                    &Build {
-                        signer: "rsa2048",
-                        scheme: Scheme::Sha256("1.2.840.113549.1.1.11"),
-                        extra: vec![f.ess_v2_with_policies("rsa2048")],
-                        unsorted: false,
-                    },
+                    &Build::new("rsa2048", Scheme::Sha256("1.2.840.113549.1.1.11"))
+                        .with(f.ess_v2_with_policies("rsa2048")),
                 )
             },
             expect: (TotalPassed, None),
@@ -945,12 +934,8 @@ fn rows() -> Vec<Row> {
             make: |f| {
                 f.built(
                     "ETSI.CAdES.detached",
-                    &Build {
-                        signer: "rsa2048",
-                        scheme: Scheme::Sha256("1.2.840.113549.1.1.11"),
-                        extra: vec![f.ess_v2_with_policies("p256")],
-                        unsorted: false,
-                    },
+                    &Build::new("rsa2048", Scheme::Sha256("1.2.840.113549.1.1.11"))
+                        .with(f.ess_v2_with_policies("p256")),
                 )
             },
             expect: (TotalFailed, Some(FormatFailure)),
@@ -960,12 +945,7 @@ fn rows() -> Vec<Row> {
             make: |f| {
                 f.built(
                     "ETSI.CAdES.detached",
-                    &Build {
-                        signer: "p256",
-                        scheme: Scheme::PlainEcdsa,
-                        extra: Vec::new(),
-                        unsorted: false,
-                    },
+                    &Build::new("p256", Scheme::PlainEcdsa),
                 )
             },
             expect: (TotalPassed, None),
