@@ -30,7 +30,7 @@ const API_FUZZER_PACKAGE: &str = "schemathesis==4.32.5";
 const SMTP_SERVER_PACKAGE: &str = "aiosmtpd==1.4.6";
 
 /// Debian packages and the programs each must put on PATH.
-const DEBIAN_PACKAGES: [(&str, &[&str]); 3] = [
+const DEBIAN_PACKAGES: [(&str, &[&str]); 4] = [
     (
         "poppler-utils",
         &["pdfsig", "pdftoppm", "pdftotext", "pdftocairo"],
@@ -38,6 +38,8 @@ const DEBIAN_PACKAGES: [(&str, &[&str]); 3] = [
     ("libnss3-tools", &["certutil"]),
     // Reads the QR codes of printed copies back.
     ("zbar-tools", &["zbarimg"]),
+    // Signs the verifier's foreign test vectors the way other producers do.
+    ("openssl", &["openssl"]),
 ];
 
 /// Debian packages the desktop app needs to build (WebKitGTK and friends)
