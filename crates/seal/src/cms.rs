@@ -464,8 +464,17 @@ impl Parsed {
                 out.problem = Some("a signed attribute is malformed");
                 return out;
             };
-            if seen.contains(&a.oid) {
-                out.problem = Some("a signed attribute appears twice");
+            // RFC 5652 §11 and RFC 5035: these must appear once.
+            let single = matches!(
+                a.oid,
+                oid::CONTENT_TYPE
+                    | oid::MESSAGE_DIGEST
+                    | oid::SIGNING_TIME
+                    | oid::SIGNING_CERTIFICATE
+                    | oid::SIGNING_CERTIFICATE_V2
+            );
+            if single && seen.contains(&a.oid) {
+                out.problem = Some("a signed attribute that must appear once appears twice");
             }
             seen.push(a.oid);
             let v = a.values.iter().next();

@@ -773,8 +773,11 @@ fn cryptographic_verification(signed: &Signed<'_>, cfg: &ValidationConfig) -> Cr
         out.signer = checked.signer.clone();
         if let Some(signer) = &checked.signer {
             let si = &parsed.signers[0];
+            // The weakest digest binding the document to the signature is
+            // the one judged: the value's, the content's, or (for
+            // adbe.pkcs7.sha1) the document's own SHA-1.
             let mut digest = signature_digest(&si.signature_algorithm, checked.digest_alg);
-            if signed.format == Format::Sha1Digest {
+            if signed.format == Format::Sha1Digest || checked.digest_alg == Some(DigestAlg::Sha1) {
                 digest = Some(DigestAlg::Sha1);
             }
             out.algorithms = Some((digest, key_kind(signer.spki())));

@@ -157,18 +157,33 @@ impl<'a> Document<'a> {
         let buf = self.buf;
         let mut out = Vec::new();
         let mut at = 0;
+        // Each candidate is read in full: a bound keeps a hostile file
+        // from making that quadratic.
+        let mut tried = 0;
         while let Some(p) = find(&buf[at..], b"xref") {
             let pos = at + p;
             at = pos + 4;
             let line_start = pos == 0 || matches!(buf[pos - 1], b'\n' | b'\r');
-            if line_start && self.read_section(pos).is_ok() {
-                out.push(pos);
+            if line_start {
+                tried += 1;
+                if tried > MAX_SECTIONS {
+                    break;
+                }
+                if self.read_section(pos).is_ok() {
+                    out.push(pos);
+                }
             }
         }
         for (pos, _) in object_headers(buf) {
             let window = &buf[pos..buf.len().min(pos + 512)];
-            if find(window, b"/XRef").is_some() && self.read_section(pos).is_ok() {
-                out.push(pos);
+            if find(window, b"/XRef").is_some() {
+                tried += 1;
+                if tried > 2 * MAX_SECTIONS {
+                    break;
+                }
+                if self.read_section(pos).is_ok() {
+                    out.push(pos);
+                }
             }
         }
         out.sort_unstable();
@@ -211,11 +226,22 @@ impl<'a> Document<'a> {
             };
             chain.push(section);
         }
-        // Objects after the newest section's revision belong to an update
-        // the chain does not know: a viewer that scans would show them,
-        // so only a full rebuild may read this file.
-        let newest_end = find(&self.buf[first..], b"%%EOF").map_or(self.buf.len(), |p| first + p);
-        if !object_headers(&self.buf[newest_end..]).is_empty() {
+        // An object no section lists belongs to an update the chain does
+        // not know (its cross-reference lost): a viewer that scans would
+        // show it, so only a full rebuild may read this file.
+        let listed: std::collections::HashSet<usize> = chain
+            .iter()
+            .flat_map(|s| s.entries.values())
+            .filter_map(|e| match e {
+                Entry::InUse { offset, .. } => Some(*offset),
+                _ => None,
+            })
+            .chain(chain.iter().map(|s| s.offset))
+            .collect();
+        if object_headers(self.buf)
+            .iter()
+            .any(|(pos, _)| !listed.contains(pos))
+        {
             return None;
         }
         Some(chain)
