@@ -74,10 +74,77 @@ fn catalog(doc: &Document<'_>, rev: usize) -> Option<Dict> {
 
 /// Compares the revision that ends at `signed_end` with the newest one.
 /// `Err` when the later bytes do not even extend the signed revision.
+/// Fields a signature locks (FieldMDP, in its /Reference or its field's
+/// /Lock): none, all, all but some, or some.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Locked {
+    #[default]
+    None,
+    All,
+    Except(Vec<String>),
+    Only(Vec<String>),
+}
+
+impl Locked {
+    fn locks(&self, name: &str) -> bool {
+        match self {
+            Locked::None => false,
+            Locked::All => true,
+            Locked::Except(names) => !names.iter().any(|n| n == name),
+            Locked::Only(names) => names.iter().any(|n| n == name),
+        }
+    }
+}
+
+/// What the signature of `field` locks.
+pub(crate) fn locked_fields(doc: &Document<'_>, field: &crate::validate::SigField) -> Locked {
+    let params_of = |d: &Dict| -> Option<Dict> {
+        if d.name(b"Action").is_some() {
+            return Some(d.clone());
+        }
+        for r in doc.resolve(d.get(b"Reference")?, 0).ok()??.as_array()? {
+            let r = doc.dict(r, 0).ok()??;
+            if r.name(b"TransformMethod") == Some(b"FieldMDP") {
+                return r
+                    .get(b"TransformParams")
+                    .and_then(|p| doc.dict(p, 0).ok().flatten());
+            }
+        }
+        None
+    };
+    let lock = field
+        .lock
+        .as_ref()
+        .and_then(params_of)
+        .or_else(|| params_of(&field.dict));
+    let Some(p) = lock else {
+        return Locked::None;
+    };
+    let names = || -> Vec<String> {
+        p.get(b"Fields")
+            .and_then(|f| doc.resolve(f, 0).ok().flatten())
+            .and_then(|f| f.as_array().map(<[Object]>::to_vec))
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|o| match o {
+                Object::Str(s) => Some(crate::pdf::decode_text(s)),
+                _ => None,
+            })
+            .collect()
+    };
+    match p.name(b"Action") {
+        Some(b"All") => Locked::All,
+        Some(b"Exclude") => Locked::Except(names()),
+        Some(b"Include") => Locked::Only(names()),
+        _ => Locked::None,
+    }
+}
+
 pub(crate) fn analyse(
     doc: &Document<'_>,
     signed_end: usize,
     certification: Option<i64>,
+    locked: &Locked,
 ) -> Result<Vec<Modification>, String> {
     // The signed revision is the newest section that starts inside it, and
     // the signed bytes themselves must name that section as theirs.
@@ -136,6 +203,10 @@ pub(crate) fn analyse(
             Verdict::Filled(name) if certification == Some(1) => out.push(Modification {
                 allowed: false,
                 what: format!("field {name} filled in a document certified as not to be changed"),
+            }),
+            Verdict::Filled(name) if locked.locks(&name) => out.push(Modification {
+                allowed: false,
+                what: format!("field {name}, which the signature locks, filled"),
             }),
             Verdict::Filled(name) => out.push(Modification {
                 allowed: true,

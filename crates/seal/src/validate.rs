@@ -264,6 +264,8 @@ pub(crate) struct SigField {
     pub name: String,
     pub value: ObjRef,
     pub dict: Dict,
+    /// The field's /Lock (FieldMDP) dictionary, if any.
+    pub lock: Option<Dict>,
 }
 
 /// Every signed signature field of the newest revision.
@@ -334,6 +336,7 @@ pub(crate) fn signature_fields(doc: &Document<'_>) -> Result<Vec<SigField>, Erro
                 name,
                 value: *v,
                 dict: sd,
+                lock: d.get(b"Lock").and_then(|l| doc.dict(l, 0).ok().flatten()),
             });
         }
     }
@@ -862,8 +865,9 @@ fn modification_analysis(
     doc: &Document<'_>,
     end: usize,
     certification: Option<i64>,
+    locked: &diff::Locked,
 ) -> (Vec<Modification>, Option<Finding>) {
-    let changes = match diff::analyse(doc, end, certification) {
+    let changes = match diff::analyse(doc, end, certification, locked) {
         Ok(changes) => changes,
         Err(why) => vec![Modification {
             allowed: false,
@@ -1074,7 +1078,7 @@ fn validate_one(
             )),
         ),
         Some(Repair::Rebuilt(_)) => (Vec::new(), None),
-        _ => modification_analysis(doc, signed.end, r.certification),
+        _ => modification_analysis(doc, signed.end, r.certification, &diff::locked_fields(doc, f)),
     };
     r.changes = changes;
     r.modified_after_sealing = refused

@@ -31,18 +31,24 @@ impl Prepared {
     /// A one-page document signed with `sub_filter`, room for `room`
     /// bytes of signature.
     fn new(sub_filter: &str, room: usize) -> Prepared {
-        Prepared::build(sub_filter, room, None, None)
+        Prepared::build(sub_filter, room, None, None, false)
     }
 
     /// A certification signature with DocMDP permission `p`.
     fn certifying(p: i64) -> Prepared {
-        Prepared::build("ETSI.CAdES.detached", 8192, None, Some(p))
+        Prepared::build("ETSI.CAdES.detached", 8192, None, Some(p), false)
+    }
+
+    /// A text field "Nom", and a signature that locks every field
+    /// (FieldMDP /Action /All).
+    fn locking_fields() -> Prepared {
+        Prepared::build("ETSI.CAdES.detached", 8192, Some(0), None, true)
     }
 
     /// The same document with an empty text field "Nom" (object 8) whose
     /// /Ff is `ff` (1: read-only).
     fn with_text_field(sub_filter: &str, ff: i64) -> Prepared {
-        Prepared::build(sub_filter, 8192, Some(ff), None)
+        Prepared::build(sub_filter, 8192, Some(ff), None, false)
     }
 
     fn build(
@@ -50,6 +56,7 @@ impl Prepared {
         room: usize,
         text_field: Option<i64>,
         certify: Option<i64>,
+        field_mdp: bool,
     ) -> Prepared {
         let perms = if certify.is_some() {
             "/Perms<</DocMDP 5 0 R>>"
@@ -60,6 +67,9 @@ impl Prepared {
             Some(p) => format!(
                 "/Reference[<</Type/SigRef/TransformMethod/DocMDP/TransformParams<</Type/TransformParams/P {p}/V/1.2>>>>]"
             ),
+            None if field_mdp => "/Reference[<</Type/SigRef/TransformMethod/FieldMDP\
+                 /TransformParams<</Type/TransformParams/Action/All/V/1.2>>>>]"
+                .to_string(),
             None => String::new(),
         };
         let fields = if text_field.is_some() {
@@ -467,6 +477,13 @@ impl Foreign {
         let p = Prepared::with_text_field("ETSI.CAdES.detached", ff);
         let cms = self.cms(&p.signed_bytes(), &["p256"], &[]);
         p.fill(&cms)
+    }
+
+    /// A document whose signature locks its fields, signed by OpenSSL.
+    fn locked(&self) -> Vec<u8> {
+        let prepared = Prepared::locking_fields();
+        let cms = self.cms(&prepared.signed_bytes(), &["p256"], &[]);
+        prepared.fill(&cms)
     }
 
     /// A certified document (DocMDP `p`), signed by OpenSSL.
@@ -1023,6 +1040,11 @@ fn rows() -> Vec<Row> {
         Row {
             name: "a read-only form field filled after signing",
             make: |f| fill_field(&f.signed_with_field(1), "Roux", None),
+            expect: (TotalFailed, Some(HashFailure)),
+        },
+        Row {
+            name: "a form field filled that the signature locks (FieldMDP)",
+            make: |f| fill_field(&f.locked(), "Roux", None),
             expect: (TotalFailed, Some(HashFailure)),
         },
         Row {
