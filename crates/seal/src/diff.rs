@@ -285,6 +285,10 @@ struct Context<'d, 'a> {
     new_annotations: Vec<(ObjRef, Dict)>,
     new_annotation_refs: HashSet<ObjRef>,
     new_annotation_objects: HashSet<u32>,
+    /// The pages at the newest revision, and what the signed revision's
+    /// pages show, each worked out once however many additions there are.
+    pages: std::cell::OnceCell<Vec<ObjRef>>,
+    shown: std::cell::RefCell<HashMap<ObjRef, Vec<crate::pdf::paint::Rect>>>,
     acroform: Option<ObjRef>,
     fields_array: Option<ObjRef>,
     new_approval_signatures: bool,
@@ -318,6 +322,8 @@ impl<'d, 'a> Context<'d, 'a> {
             new_annotations: Vec::new(),
             new_annotation_refs: HashSet::new(),
             new_annotation_objects: HashSet::new(),
+            pages: std::cell::OnceCell::new(),
+            shown: std::cell::RefCell::default(),
             acroform: None,
             fields_array: None,
             new_approval_signatures: false,
@@ -607,7 +613,7 @@ impl<'d, 'a> Context<'d, 'a> {
                 ),
             };
         };
-        let pages = page_list(doc, 0);
+        let pages = self.pages.get_or_init(|| page_list(doc, 0));
         let on_page = widget
             .reference(b"P")
             .filter(|p| pages.contains(p))
@@ -636,22 +642,26 @@ impl<'d, 'a> Context<'d, 'a> {
                 what: format!("visible {kind} added on page {number}, which the signed revision does not have"),
             };
         };
-        let mut shown = crate::pdf::paint::painted(doc, &old_page, self.k);
-        // The signed revision's own annotations show too.
-        if let Some(annots) = old_page
-            .get(b"Annots")
-            .and_then(|a| doc.resolve(a, self.k).ok().flatten())
-        {
-            for a in annots.as_array().unwrap_or_default().iter().take(10_000) {
-                if let Ok(Some(d)) = doc.dict(a, self.k) {
-                    if !invisible(&d) {
-                        if let Some(r) = d.get(b"Rect").and_then(crate::pdf::paint::rect_of) {
-                            shown.push(r);
+        let mut cache = self.shown.borrow_mut();
+        let shown = cache.entry(page).or_insert_with(|| {
+            let mut shown = crate::pdf::paint::painted(doc, &old_page, self.k);
+            // The signed revision's own annotations show too.
+            if let Some(annots) = old_page
+                .get(b"Annots")
+                .and_then(|a| doc.resolve(a, self.k).ok().flatten())
+            {
+                for a in annots.as_array().unwrap_or_default().iter().take(10_000) {
+                    if let Ok(Some(d)) = doc.dict(a, self.k) {
+                        if !invisible(&d) {
+                            if let Some(r) = d.get(b"Rect").and_then(crate::pdf::paint::rect_of) {
+                                shown.push(r);
+                            }
                         }
                     }
                 }
             }
-        }
+            shown
+        });
         // A point of slack on each side: a box that only touches the
         // signed content covers none of it.
         let inner = [rect[0] + 1.0, rect[1] + 1.0, rect[2] - 1.0, rect[3] - 1.0];

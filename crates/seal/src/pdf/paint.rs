@@ -177,7 +177,8 @@ impl Painter<'_, '_> {
             let nums: Vec<f64> = operands.iter().filter_map(number).collect();
             let n = |i: usize| nums.get(i).copied().unwrap_or(0.0);
             match tok {
-                b"q" => stack.push(st.clone()),
+                // Deeper nesting than any producer writes is ignored.
+                b"q" if stack.len() < 256 => stack.push(st.clone()),
                 b"Q" => {
                     if let Some(s) = stack.pop() {
                         st = s;
