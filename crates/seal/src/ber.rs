@@ -34,9 +34,9 @@ struct Reader<'a> {
 }
 
 /// One element's identifier and length.
-struct Head {
+struct Head<'a> {
     /// The identifier octets as sent.
-    tag: Vec<u8>,
+    tag: &'a [u8],
     constructed: bool,
     /// `None` for the indefinite form.
     len: Option<usize>,
@@ -44,28 +44,28 @@ struct Head {
     minimal: bool,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn byte(&mut self) -> Option<u8> {
         let b = *self.buf.get(self.pos)?;
         self.pos += 1;
         Some(b)
     }
 
-    fn head(&mut self) -> Option<Head> {
+    fn head(&mut self) -> Option<Head<'a>> {
+        let start = self.pos;
         let first = self.byte()?;
-        let mut tag = vec![first];
         if first & 0x1f == 0x1f {
             loop {
                 let b = self.byte()?;
-                tag.push(b);
                 if b & 0x80 == 0 {
                     break;
                 }
-                if tag.len() > 6 {
+                if self.pos - start > 6 {
                     return None;
                 }
             }
         }
+        let tag = &self.buf[start..self.pos];
         let constructed = first & 0x20 != 0;
         let l = self.byte()?;
         let (len, minimal) = if l < 0x80 {
@@ -128,7 +128,7 @@ fn element(r: &mut Reader<'_>, out: &mut Vec<u8>, depth: usize) -> Option<()> {
     let h = r.head()?;
     if !h.constructed {
         let len = h.len?;
-        out.extend_from_slice(&h.tag);
+        out.extend_from_slice(h.tag);
         push_len(out, len);
         out.extend_from_slice(r.buf.get(r.pos..r.pos + len)?);
         r.pos += len;
@@ -154,7 +154,7 @@ fn element(r: &mut Reader<'_>, out: &mut Vec<u8>, depth: usize) -> Option<()> {
             element(r, &mut body, depth + 1)?;
         },
     }
-    if is_string(&h.tag) {
+    if is_string(h.tag) {
         // The pieces, already DER, are primitive strings of the same type
         // (for a BIT STRING, each with its unused-bits octet).
         let primitive = h.tag[0] & !0x20;
@@ -186,7 +186,7 @@ fn element(r: &mut Reader<'_>, out: &mut Vec<u8>, depth: usize) -> Option<()> {
         }
         out.extend_from_slice(&joined);
     } else {
-        out.extend_from_slice(&h.tag);
+        out.extend_from_slice(h.tag);
         push_len(out, body.len());
         out.extend_from_slice(&body);
     }
@@ -199,7 +199,7 @@ fn check(r: &mut Reader<'_>, depth: usize) -> Option<()> {
     }
     let h = r.head()?;
     let len = h.len?;
-    if !h.minimal || (h.constructed && is_string(&h.tag)) {
+    if !h.minimal || (h.constructed && is_string(h.tag)) {
         return None;
     }
     let end = r.pos + len;

@@ -201,8 +201,18 @@ pub(crate) struct Parsed {
     pub econtent: Option<Vec<u8>>,
     pub certs: Vec<Certificate>,
     pub signers: Vec<SignerInfoLite>,
+    /// Each signer's attributes, decoded once: `None` for one that does
+    /// not decode.
+    attributes: Vec<Attributes>,
     /// The CMS came in BER (read once converted to DER).
     pub ber: bool,
+}
+
+/// One signer's signed and unsigned attributes, in the order sent.
+#[derive(Debug)]
+struct Attributes {
+    signed: Vec<Option<Attribute>>,
+    unsigned: Vec<Option<Attribute>>,
 }
 
 /// SignedData with its certificates kept as DER, so that a validator can
@@ -322,33 +332,54 @@ impl RawSet {
 /// Parses the ContentInfo at the start of `bytes`, DER or BER (trailing
 /// zero padding, as in a PDF's /Contents, is ignored). Certificates come
 /// from `cache` when it has seen them.
+///
+/// Most producers send DER, so the bytes are read as they are first; they
+/// are converted from BER only when that reading fails or when a part it
+/// keeps opaque (a signed attribute, a certificate that does not parse) is
+/// not DER.
 pub(crate) fn parse(bytes: &[u8], cache: &CertCache) -> Result<Parsed, &'static str> {
     if bytes.is_empty() {
         return Err("empty CMS");
     }
-    let ber = !crate::ber::is_der(bytes);
-    let converted;
-    let der_bytes = if ber {
-        converted = crate::ber::to_der(bytes).ok_or("malformed CMS")?;
-        &converted[..]
-    } else {
-        bytes
+    let why = match parse_der(bytes, cache) {
+        Ok(Some(parsed)) => return Ok(parsed),
+        Ok(None) => "malformed CMS",
+        Err(why) => why,
     };
+    let converted = crate::ber::to_der(bytes).ok_or(why)?;
+    if bytes.starts_with(&converted) {
+        // DER already: converting changes nothing, and the error stands.
+        return Err(why);
+    }
+    let mut parsed = parse_der(&converted, cache)?.ok_or("malformed CMS")?;
+    parsed.ber = true;
+    Ok(parsed)
+}
+
+/// [`parse`] on bytes taken as DER; `Ok(None)` when they decode but a part
+/// kept opaque is BER.
+fn parse_der(der_bytes: &[u8], cache: &CertCache) -> Result<Option<Parsed>, &'static str> {
     let mut reader = der::SliceReader::new(der_bytes).map_err(|_| "empty CMS")?;
     let ci: ContentInfo = der::Decode::decode(&mut reader).map_err(|_| "malformed CMS")?;
     if ci.content_type != oid::SIGNED_DATA {
         return Err("CMS is not SignedData");
     }
     let signed_data: SignedDataLite = ci.content.decode_as().map_err(|_| "malformed SignedData")?;
-    let certs = signed_data
+    let mut certs = Vec::new();
+    // Other certificate choices carry context tags; only plain X.509
+    // certificates (a SEQUENCE) can name a signer.
+    for der in signed_data
         .certificates
         .iter()
         .flat_map(|c| c.0.iter())
-        // Other certificate choices carry context tags; only plain X.509
-        // certificates (a SEQUENCE) can name a signer.
         .filter(|der| der.first() == Some(&0x30))
-        .filter_map(|der| cache.parse(der).ok())
-        .collect();
+    {
+        match cache.parse(der) {
+            Ok(cert) => certs.push(cert),
+            Err(_) if !crate::ber::is_der(der) => return Ok(None),
+            Err(_) => {}
+        }
+    }
     let signers = signed_data
         .signer_infos
         .0
@@ -356,6 +387,25 @@ pub(crate) fn parse(bytes: &[u8], cache: &CertCache) -> Result<Parsed, &'static 
         .map(|d| SignerInfoLite::from_der(d))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| "malformed SignerInfo")?;
+    let mut attributes = Vec::with_capacity(signers.len());
+    for si in &signers {
+        let decode = |set: &Option<RawSet>| {
+            let mut out = Vec::new();
+            for raw in set.iter().flat_map(|set| &set.0) {
+                match Attribute::from_der(raw) {
+                    Ok(a) => out.push(Some(a)),
+                    Err(_) if !crate::ber::is_der(raw) => return None,
+                    Err(_) => out.push(None),
+                }
+            }
+            Some(out)
+        };
+        let (Some(signed), Some(unsigned)) = (decode(&si.signed_attrs), decode(&si.unsigned_attrs))
+        else {
+            return Ok(None);
+        };
+        attributes.push(Attributes { signed, unsigned });
+    }
     let econtent = match &signed_data.encap_content_info.econtent {
         None => None,
         Some(any) => Some(
@@ -365,13 +415,14 @@ pub(crate) fn parse(bytes: &[u8], cache: &CertCache) -> Result<Parsed, &'static 
                 .to_vec(),
         ),
     };
-    Ok(Parsed {
+    Ok(Some(Parsed {
         econtent_type: signed_data.encap_content_info.econtent_type,
         econtent,
         certs,
         signers,
-        ber,
-    })
+        attributes,
+        ber: false,
+    }))
 }
 
 /// What checking one SignerInfo found.
@@ -410,11 +461,12 @@ impl Parsed {
         }
         self.signers
             .iter()
-            .map(|si| self.check_one(si, content))
+            .zip(&self.attributes)
+            .map(|(si, attrs)| self.check_one(si, attrs, content))
             .collect()
     }
 
-    fn check_one(&self, si: &SignerInfoLite, content: &[&[u8]]) -> Checked {
+    fn check_one(&self, si: &SignerInfoLite, decoded: &Attributes, content: &[&[u8]]) -> Checked {
         let mut out = Checked::empty(None);
         out.signature_value = si.signature.as_bytes().to_vec();
         out.signer = self.find_signer(&si.sid);
@@ -422,10 +474,7 @@ impl Parsed {
         let digest_alg = DigestAlg::from_oid(&si.digest_alg.oid);
         out.digest_alg = digest_alg;
 
-        for a in si.unsigned_attrs.iter().flat_map(|s| s.0.iter()) {
-            let Ok(a) = Attribute::from_der(a) else {
-                continue;
-            };
+        for a in decoded.unsigned.iter().flatten() {
             if a.oid == oid::SIGNATURE_TIME_STAMP {
                 out.timestamp_tokens
                     .extend(a.values.iter().filter_map(|v| v.to_der().ok()));
@@ -459,8 +508,8 @@ impl Parsed {
         let mut md = None;
         let mut ct = None;
         let mut seen = Vec::new();
-        for raw in &attrs.0 {
-            let Ok(a) = Attribute::from_der(raw) else {
+        for a in &decoded.signed {
+            let Some(a) = a else {
                 out.problem = Some("a signed attribute is malformed");
                 return out;
             };
@@ -499,8 +548,9 @@ impl Parsed {
                                 .hash_algorithm
                                 .as_ref()
                                 .map_or(Some(DigestAlg::Sha256), |a| DigestAlg::from_oid(&a.oid));
-                            alg.is_some_and(|alg| {
-                                alg.digest(&[signer.der()]) == id.cert_hash.as_bytes()
+                            alg.is_some_and(|alg| match alg {
+                                DigestAlg::Sha256 => signer.sha256() == id.cert_hash.as_bytes(),
+                                _ => alg.digest(&[signer.der()]) == id.cert_hash.as_bytes(),
                             }) && id
                                 .issuer_serial
                                 .as_ref()
@@ -585,11 +635,11 @@ impl Parsed {
 
     /// The signature time-stamp token of the first signer, unchecked.
     pub fn timestamp_token(&self) -> Option<Vec<u8>> {
-        let si = self.signers.first()?;
-        si.unsigned_attrs
+        self.attributes
+            .first()?
+            .unsigned
             .iter()
-            .flat_map(|s| s.0.iter())
-            .filter_map(|a| Attribute::from_der(a).ok())
+            .flatten()
             .find(|a| a.oid == oid::SIGNATURE_TIME_STAMP)
             .and_then(|a| a.values.iter().next().and_then(|v| v.to_der().ok()))
     }

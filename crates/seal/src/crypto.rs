@@ -330,6 +330,16 @@ pub struct Certificate(Arc<CertInner>);
 struct CertInner {
     x509: X509,
     der: Vec<u8>,
+    /// SHA-256 of `der`: the certificate's identity in caches.
+    sha256: [u8; 32],
+    /// The extensions path validation reads, decoded once.
+    basic_constraints: Option<BasicConstraints>,
+    key_usage: Option<KeyUsage>,
+    extended_key_usage: Option<Vec<ObjectIdentifier>>,
+    unknown_critical: Vec<String>,
+    /// The subject and its common name as reports show them, made once.
+    subject: std::sync::OnceLock<String>,
+    common_name: std::sync::OnceLock<Option<String>>,
 }
 
 impl fmt::Debug for Certificate {
@@ -340,17 +350,36 @@ impl fmt::Debug for Certificate {
 
 impl PartialEq for Certificate {
     fn eq(&self, other: &Self) -> bool {
-        self.0.der == other.0.der
+        Arc::ptr_eq(&self.0, &other.0) || self.0.sha256 == other.0.sha256
     }
 }
 
 impl Certificate {
     pub fn from_der(der: &[u8]) -> Result<Certificate, Error> {
+        Certificate::from_der_hashed(der, sha256(der))
+    }
+
+    /// [`Certificate::from_der`] when the caller has hashed `der` already.
+    fn from_der_hashed(der: &[u8], sha256: [u8; 32]) -> Result<Certificate, Error> {
         let x509 =
             X509::from_der(der).map_err(|_| Error::BadCertificate("malformed certificate"))?;
+        let basic_constraints =
+            extension::<BasicConstraints>(&x509, oid::BASIC_CONSTRAINTS).and_then(|(_, v)| v);
+        let key_usage = extension::<KeyUsage>(&x509, oid::KEY_USAGE)
+            .map(|(_, v)| v.unwrap_or(KeyUsage(KeyUsages::DecipherOnly.into())));
+        let extended_key_usage = extension::<ExtendedKeyUsage>(&x509, oid::EXT_KEY_USAGE)
+            .map(|(_, v)| v.map(|e| e.0).unwrap_or_default());
+        let unknown_critical = unknown_critical_extensions(&x509);
         Ok(Certificate(Arc::new(CertInner {
             x509,
             der: der.to_vec(),
+            sha256,
+            basic_constraints,
+            key_usage,
+            extended_key_usage,
+            unknown_critical,
+            subject: std::sync::OnceLock::new(),
+            common_name: std::sync::OnceLock::new(),
         })))
     }
 
@@ -381,11 +410,17 @@ impl Certificate {
 
     /// The subject as `CN=…, O=…`.
     pub fn subject(&self) -> String {
-        format_name(&self.0.x509.tbs_certificate.subject)
+        self.0
+            .subject
+            .get_or_init(|| format_name(&self.0.x509.tbs_certificate.subject))
+            .clone()
     }
 
     pub fn common_name(&self) -> Option<String> {
-        name_attr(&self.0.x509.tbs_certificate.subject, oid::CN)
+        self.0
+            .common_name
+            .get_or_init(|| name_attr(&self.0.x509.tbs_certificate.subject, oid::CN))
+            .clone()
     }
 
     pub fn organization(&self) -> Option<String> {
@@ -405,7 +440,7 @@ impl Certificate {
     }
 
     pub fn sha256(&self) -> [u8; 32] {
-        sha256(&self.0.der)
+        self.0.sha256
     }
 
     pub(crate) fn issued(&self, child_issuer: &x509_cert::name::Name) -> bool {
@@ -421,50 +456,22 @@ impl Certificate {
         issuer.issued(&self.0.x509.tbs_certificate.issuer) && self.signed_by(issuer)
     }
 
-    fn extension<'a, T: Decode<'a>>(&'a self, id: ObjectIdentifier) -> Option<(bool, Option<T>)> {
-        let exts = self.0.x509.tbs_certificate.extensions.as_ref()?;
-        let e = exts.iter().find(|e| e.extn_id == id)?;
-        Some((e.critical, T::from_der(e.extn_value.as_bytes()).ok()))
-    }
-
-    pub(crate) fn basic_constraints(&self) -> Option<BasicConstraints> {
-        self.extension::<BasicConstraints>(oid::BASIC_CONSTRAINTS)
-            .and_then(|(_, v)| v)
+    pub(crate) fn basic_constraints(&self) -> Option<&BasicConstraints> {
+        self.0.basic_constraints.as_ref()
     }
 
     /// `None` when the certificate has no key usage extension.
     pub(crate) fn key_usage(&self) -> Option<KeyUsage> {
-        self.extension::<KeyUsage>(oid::KEY_USAGE)
-            .map(|(_, v)| v.unwrap_or(KeyUsage(KeyUsages::DecipherOnly.into())))
+        self.0.key_usage
     }
 
-    pub(crate) fn extended_key_usage(&self) -> Option<Vec<ObjectIdentifier>> {
-        self.extension::<ExtendedKeyUsage>(oid::EXT_KEY_USAGE)
-            .map(|(_, v)| v.map(|e| e.0).unwrap_or_default())
+    pub(crate) fn extended_key_usage(&self) -> Option<&[ObjectIdentifier]> {
+        self.0.extended_key_usage.as_deref()
     }
 
     /// Critical extensions this validator does not understand.
-    pub(crate) fn unknown_critical_extensions(&self) -> Vec<String> {
-        let known = [
-            oid::BASIC_CONSTRAINTS,
-            oid::KEY_USAGE,
-            oid::EXT_KEY_USAGE,
-            oid::SUBJECT_ALT_NAME,
-            oid::CERT_POLICIES,
-            oid::POLICY_CONSTRAINTS,
-            oid::INHIBIT_ANY_POLICY,
-            oid::SUBJECT_KEY_ID,
-            oid::AUTHORITY_KEY_ID,
-        ];
-        self.0
-            .x509
-            .tbs_certificate
-            .extensions
-            .iter()
-            .flatten()
-            .filter(|e| e.critical && !known.contains(&e.extn_id))
-            .map(|e| e.extn_id.to_string())
-            .collect()
+    pub(crate) fn unknown_critical_extensions(&self) -> &[String] {
+        &self.0.unknown_critical
     }
 
     pub(crate) fn spki(&self) -> &spki::SubjectPublicKeyInfoOwned {
@@ -507,6 +514,35 @@ impl Certificate {
     }
 }
 
+/// An extension of `x509`: whether it is critical, and its value if it
+/// decodes.
+fn extension<'a, T: Decode<'a>>(x509: &'a X509, id: ObjectIdentifier) -> Option<(bool, Option<T>)> {
+    let exts = x509.tbs_certificate.extensions.as_ref()?;
+    let e = exts.iter().find(|e| e.extn_id == id)?;
+    Some((e.critical, T::from_der(e.extn_value.as_bytes()).ok()))
+}
+
+fn unknown_critical_extensions(x509: &X509) -> Vec<String> {
+    let known = [
+        oid::BASIC_CONSTRAINTS,
+        oid::KEY_USAGE,
+        oid::EXT_KEY_USAGE,
+        oid::SUBJECT_ALT_NAME,
+        oid::CERT_POLICIES,
+        oid::POLICY_CONSTRAINTS,
+        oid::INHIBIT_ANY_POLICY,
+        oid::SUBJECT_KEY_ID,
+        oid::AUTHORITY_KEY_ID,
+    ];
+    x509.tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .filter(|e| e.critical && !known.contains(&e.extn_id))
+        .map(|e| e.extn_id.to_string())
+        .collect()
+}
+
 /// Parsed certificates or CRLs, by the SHA-256 of their DER: a batch from
 /// one issuer parses its chain once.
 #[derive(Debug)]
@@ -527,7 +563,7 @@ impl<T: Clone> ParseCache<T> {
     pub(crate) fn get_or_parse(
         &self,
         der: &[u8],
-        parse: impl FnOnce(&[u8]) -> Result<T, Error>,
+        parse: impl FnOnce(&[u8], [u8; 32]) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let key = sha256(der);
         // A poisoned lock only means another thread panicked mid-insert;
@@ -535,7 +571,7 @@ impl<T: Clone> ParseCache<T> {
         if let Some(c) = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(c.clone());
         }
-        let value = parse(der)?;
+        let value = parse(der, key)?;
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= Self::MAX {
             map.clear();
@@ -547,7 +583,7 @@ impl<T: Clone> ParseCache<T> {
 
 impl ParseCache<Certificate> {
     pub(crate) fn parse(&self, der: &[u8]) -> Result<Certificate, Error> {
-        self.get_or_parse(der, Certificate::from_der)
+        self.get_or_parse(der, Certificate::from_der_hashed)
     }
 }
 
@@ -556,6 +592,8 @@ impl ParseCache<Certificate> {
 pub struct Crl {
     pub(crate) list: CertificateList,
     pub(crate) der: Vec<u8>,
+    /// SHA-256 of `der`: the list's identity in caches.
+    pub(crate) sha256: [u8; 32],
 }
 
 impl fmt::Debug for Crl {
@@ -566,10 +604,16 @@ impl fmt::Debug for Crl {
 
 impl Crl {
     pub fn from_der(der: &[u8]) -> Result<Crl, Error> {
+        Crl::from_der_hashed(der, sha256(der))
+    }
+
+    /// [`Crl::from_der`] when the caller has hashed `der` already.
+    pub(crate) fn from_der_hashed(der: &[u8], sha256: [u8; 32]) -> Result<Crl, Error> {
         let list = CertificateList::from_der(der).map_err(|_| Error::BadCrl)?;
         Ok(Crl {
             list,
             der: der.to_vec(),
+            sha256,
         })
     }
 

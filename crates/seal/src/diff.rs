@@ -62,7 +62,7 @@ pub(crate) fn dss_material(doc: &Document<'_>, crls: &ParseCache<Crl>) -> DssMat
     out.cert_ders = streams(b"Certs");
     out.crls = streams(b"CRLs")
         .iter()
-        .filter_map(|d| crls.get_or_parse(d, Crl::from_der).ok())
+        .filter_map(|d| crls.get_or_parse(d, Crl::from_der_hashed).ok())
         .collect();
     out
 }

@@ -52,7 +52,7 @@ impl ValidationConfig {
 /// Issuer signatures over certificates and CRLs already found good, keyed
 /// by the SHA-256 of the signed object and of its issuer.
 #[derive(Debug, Default)]
-pub(crate) struct VerifiedSignatures(Mutex<HashSet<[u8; 32]>>);
+pub(crate) struct VerifiedSignatures(Mutex<HashSet<([u8; 32], [u8; 32])>>);
 
 impl VerifiedSignatures {
     /// Most entries kept; past this the set starts over.
@@ -60,16 +60,11 @@ impl VerifiedSignatures {
 
     pub(crate) fn check(
         &self,
-        signed: &[u8],
-        issuer: &[u8],
+        signed: [u8; 32],
+        issuer: [u8; 32],
         verify: impl FnOnce() -> bool,
     ) -> bool {
-        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-        ctx.update(&(signed.len() as u64).to_be_bytes());
-        ctx.update(signed);
-        ctx.update(issuer);
-        let mut key = [0u8; 32];
-        key.copy_from_slice(ctx.finish().as_ref());
+        let key = (signed, issuer);
         // A poisoned lock only means another thread panicked mid-insert;
         // the set is still a valid set.
         if self

@@ -421,6 +421,28 @@ impl<'a> Lexer<'a> {
         let mut high: Option<u8> = None;
         let mut i = 0;
         while i < body.len() {
+            // Fastest path: sixteen hex digits in a row (a signature's
+            // /Contents is thousands of them), looked up without a branch
+            // per digit.
+            if high.is_none() {
+                if let Some(chunk) = body.get(i..i + 16) {
+                    let mut v = [0u8; 16];
+                    let mut bad = 0u8;
+                    for (d, &c) in v.iter_mut().zip(chunk) {
+                        *d = HEX[usize::from(c)];
+                        bad |= *d;
+                    }
+                    if bad & 0xf0 == 0 {
+                        let mut bytes = [0u8; 8];
+                        for (k, b) in bytes.iter_mut().enumerate() {
+                            *b = v[2 * k] << 4 | v[2 * k + 1];
+                        }
+                        out.extend_from_slice(&bytes);
+                        i += 16;
+                        continue;
+                    }
+                }
+            }
             // Fast path: two hex digits in a row.
             if high.is_none() && i + 1 < body.len() {
                 if let (Some(h), Some(l)) = (hex_val(body[i]), hex_val(body[i + 1])) {
