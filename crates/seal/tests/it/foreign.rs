@@ -17,7 +17,7 @@ use coffre_seal::{
     ValidationConfig,
 };
 
-use crate::{pki, seal_with, DAY, NOW};
+use crate::{pki, seal_with, DAY, HOUR, NOW};
 
 /// A PDF with one signature field whose value is a placeholder, and where
 /// that placeholder sits.
@@ -738,30 +738,32 @@ fn ber_of(der: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The elements of `body`, each as (tag, its body), up to any zero
+/// padding.
+fn elements(mut body: &[u8]) -> Vec<(u8, &[u8])> {
+    let mut out = Vec::new();
+    while body.first().is_some_and(|t| *t != 0) {
+        let (len, head) = match body[1] {
+            l if l < 0x80 => (usize::from(l), 2),
+            l => {
+                let n = usize::from(l & 0x7f);
+                let len = body[2..2 + n]
+                    .iter()
+                    .fold(0, |a, b| a << 8 | usize::from(*b));
+                (len, 2 + n)
+            }
+        };
+        out.push((body[0], &body[head..head + len]));
+        body = &body[head + len..];
+    }
+    out
+}
+
 /// `der` with BER only inside the values of its signed attributes: each
 /// attribute's SET of values and what it holds sent with indefinite
 /// lengths, every length around them recomputed in DER. A reader that
 /// takes the outer structure as DER must still convert those.
 fn ber_in_signed_attributes(der: &[u8]) -> Vec<u8> {
-    /// The elements of `body`, each as (tag, its body).
-    fn elements(mut body: &[u8]) -> Vec<(u8, &[u8])> {
-        let mut out = Vec::new();
-        while !body.is_empty() {
-            let (len, head) = match body[1] {
-                l if l < 0x80 => (usize::from(l), 2),
-                l => {
-                    let n = usize::from(l & 0x7f);
-                    let len = body[2..2 + n]
-                        .iter()
-                        .fold(0, |a, b| a << 8 | usize::from(*b));
-                    (len, 2 + n)
-                }
-            };
-            out.push((body[0], &body[head..head + len]));
-            body = &body[head + len..];
-        }
-        out
-    }
     /// `depth` counts levels below the signed attributes' [0]: 1 is an
     /// attribute, 2 its SET of values.
     fn walk(tag: u8, body: &[u8], depth: usize) -> Vec<u8> {
@@ -1236,6 +1238,115 @@ fn a_sunset_algorithm_passes_with_proof_of_time() {
     assert_eq!(
         bare.signatures[0].sub_indication,
         Some(SubIndication::CryptoConstraintsFailureNoPoe)
+    );
+}
+
+/// `cms` (a ContentInfo) whose first SignerInfo carries the unsigned
+/// attributes `extra` (each DER) after any it had.
+fn with_unsigned_attributes(cms: &[u8], extra: &[Vec<u8>]) -> Vec<u8> {
+    let (_, ci) = elements(cms)[0];
+    let ci = elements(ci);
+    let sd = elements(elements(ci[1].1)[0].1);
+    let (signers_tag, signers) = *sd.last().unwrap();
+    let mut si = elements(elements(signers)[0].1);
+    let mut unsigned = Vec::new();
+    if si.last().is_some_and(|(t, _)| *t == 0xa1) {
+        unsigned.extend_from_slice(si.pop().unwrap().1);
+    }
+    for a in extra {
+        unsigned.extend_from_slice(a);
+    }
+    let mut si_body: Vec<u8> = si.iter().flat_map(|(t, b)| tlv(*t, b)).collect();
+    si_body.extend(tlv(0xa1, &unsigned));
+    let mut sd_body: Vec<u8> = sd[..sd.len() - 1]
+        .iter()
+        .flat_map(|(t, b)| tlv(*t, b))
+        .collect();
+    sd_body.extend(tlv(signers_tag, &tlv(0x30, &si_body)));
+    let mut ci_body = tlv(ci[0].0, ci[0].1);
+    ci_body.extend(tlv(0xa0, &tlv(0x30, &sd_body)));
+    tlv(0x30, &ci_body)
+}
+
+/// The signature value of the first SignerInfo of `cms`.
+fn signature_value(cms: &[u8]) -> Vec<u8> {
+    let (_, ci) = elements(cms)[0];
+    let sd = elements(elements(elements(ci)[1].1)[0].1);
+    let si = elements(elements(sd.last().unwrap().1)[0].1);
+    si.iter().find(|(t, _)| *t == 0x04).unwrap().1.to_vec()
+}
+
+/// A signature time-stamp attribute holding a token from `pki`'s TSA,
+/// made at `at` over `imprint_of`.
+fn time_stamp_attribute(
+    pki: &coffre_seal::pki::DemoPki,
+    at: UnixTime,
+    imprint_of: &[u8],
+) -> Vec<u8> {
+    use coffre_seal::TimeStamper;
+    let token = crate::tsa(pki, at)
+        .timestamp(&coffre_seal::sha256(imprint_of))
+        .unwrap();
+    seq(&[&oid("1.2.840.113549.1.9.16.2.14"), &set(&[&token])])
+}
+
+/// RFC 5652 lets unsigned attributes repeat: two signature time-stamps
+/// are both checked, the earliest valid one is the proof, and a broken
+/// one beside a good one is named without failing the signature.
+#[test]
+fn a_repeated_signature_time_stamp_is_each_checked() {
+    if openssl().is_none() {
+        return;
+    }
+    let f = Foreign::new();
+    let t0 = now();
+    let tsa_pki =
+        coffre_seal::pki::DemoPki::generate("Horodatage Démo", UnixTime(t0.0 - DAY)).unwrap();
+    let mut cfg = f.config();
+    cfg.anchors.push(tsa_pki.root.clone());
+    let (earlier, later) = (UnixTime(t0.0 - 2 * HOUR), UnixTime(t0.0 - HOUR));
+    let signed = |extra: &dyn Fn(&[u8]) -> Vec<Vec<u8>>| {
+        let p = Prepared::new("ETSI.CAdES.detached", 8192);
+        let cms = f.cms(&p.signed_bytes(), &["p256"], &["-cades"]);
+        let attrs = extra(&signature_value(&cms));
+        p.fill(&with_unsigned_attributes(&cms, &attrs))
+    };
+
+    // Two good tokens, the later one first.
+    let twice = signed(&|value| {
+        vec![
+            time_stamp_attribute(&tsa_pki, later, value),
+            time_stamp_attribute(&tsa_pki, earlier, value),
+        ]
+    });
+    let report = validate(&twice, &cfg).unwrap();
+    let sig = &report.signatures[0];
+    assert_eq!(report.status(), Status::TotalPassed, "{:?}", sig.details);
+    let stamp = sig.timestamp.as_ref().unwrap();
+    assert!(stamp.valid, "{:?}", sig.details);
+    assert_eq!(
+        stamp.time, earlier,
+        "the earliest valid time-stamp is the proof"
+    );
+
+    // A token over other bytes beside a good one: named, and the good one
+    // stands.
+    let wrong = signed(&|value| {
+        vec![
+            time_stamp_attribute(&tsa_pki, earlier, b"other bytes"),
+            time_stamp_attribute(&tsa_pki, later, value),
+        ]
+    });
+    let report = validate(&wrong, &cfg).unwrap();
+    let sig = &report.signatures[0];
+    assert_eq!(report.status(), Status::TotalPassed, "{:?}", sig.details);
+    assert_eq!(sig.timestamp.as_ref().unwrap().time, later);
+    assert!(
+        sig.details
+            .iter()
+            .any(|d| d.contains("time-stamp is broken or stamps something else")),
+        "{:?}",
+        sig.details
     );
 }
 
