@@ -421,27 +421,35 @@ impl<'a> Lexer<'a> {
         let mut high: Option<u8> = None;
         let mut i = 0;
         while i < body.len() {
-            // Fastest path: sixteen hex digits in a row (a signature's
+            // Fastest path: runs of sixteen hex digits (a signature's
             // /Contents is thousands of them), looked up without a branch
-            // per digit.
-            if high.is_none() {
-                if let Some(chunk) = body.get(i..i + 16) {
-                    let mut v = [0u8; 16];
-                    let mut bad = 0u8;
-                    for (d, &c) in v.iter_mut().zip(chunk) {
-                        *d = HEX[usize::from(c)];
-                        bad |= *d;
-                    }
-                    if bad & 0xf0 == 0 {
-                        let mut bytes = [0u8; 8];
-                        for (k, b) in bytes.iter_mut().enumerate() {
-                            *b = v[2 * k] << 4 | v[2 * k + 1];
-                        }
-                        out.extend_from_slice(&bytes);
-                        i += 16;
-                        continue;
-                    }
+            // per digit; taken again after each line break.
+            while high.is_none() {
+                let Some(Ok(chunk)) = body.get(i..i + 16).map(<&[u8; 16]>::try_from) else {
+                    break;
+                };
+                // The zero padding after a signature is half of many.
+                if chunk == b"0000000000000000" {
+                    out.extend_from_slice(&[0; 8]);
+                    i += 16;
+                    continue;
                 }
+                let mut bytes = [0u8; 8];
+                let mut bad = 0u8;
+                for (k, b) in bytes.iter_mut().enumerate() {
+                    let h = HEX[usize::from(chunk[2 * k])];
+                    let l = HEX[usize::from(chunk[2 * k + 1])];
+                    bad |= h | l;
+                    *b = h << 4 | l;
+                }
+                if bad & 0xf0 != 0 {
+                    break;
+                }
+                out.extend_from_slice(&bytes);
+                i += 16;
+            }
+            if i >= body.len() {
+                break;
             }
             // Fast path: two hex digits in a row.
             if high.is_none() && i + 1 < body.len() {
@@ -622,6 +630,38 @@ mod tests {
         let d = d.as_dict().unwrap();
         assert_eq!(d.name(b"Type"), Some(&b"Page"[..]));
         assert_eq!(d.get(b"Kids").unwrap().as_array().unwrap().len(), 2);
+    }
+
+    /// Long hex strings take the sixteen-digit path; line breaks, odd
+    /// lengths, padding and a bad digit inside a run read as they always
+    /// did.
+    #[test]
+    fn long_hex_strings_read_like_short_ones() {
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(700).collect();
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let lines: String = hex
+            .as_bytes()
+            .chunks(64)
+            .map(|l| format!("{}\r\n", std::str::from_utf8(l).unwrap()))
+            .collect();
+        let mut padded = bytes.clone();
+        padded.extend([0; 40]);
+        for (text, want) in [
+            (format!("<{hex}>"), bytes.clone()),
+            (format!("<{}>", hex.to_uppercase()), bytes.clone()),
+            (format!("<{lines}>"), bytes.clone()),
+            (format!("<{hex}{}>", "0".repeat(80)), padded),
+            (format!("<{}>", &hex[..33]), {
+                let mut b = bytes[..16].to_vec();
+                b.push(bytes[16] & 0xf0);
+                b
+            }),
+        ] {
+            assert_eq!(parse(&text), Object::Str(want), "{}", text.len());
+        }
+        let mut bad = hex.clone();
+        bad.replace_range(37..38, "g");
+        assert!(Lexer::new(format!("<{bad}>").as_bytes(), 0).object().is_err());
     }
 
     #[test]
