@@ -15,8 +15,8 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::serial_number::SerialNumber;
 
 use crate::crypto::{
-    push_len, verify_signature, BadSignature, CertCache, Certificate, DigestAlg, SigningKey,
-    UnixTime,
+    key_kind, push_len, signature_digest, verify_signature, BadSignature, CertCache, Certificate,
+    DigestAlg, KeyKind, SigningKey, UnixTime,
 };
 use crate::{oid, Error};
 
@@ -430,6 +430,10 @@ fn parse_der(der_bytes: &[u8], cache: &CertCache) -> Result<Option<Parsed>, &'st
 pub(crate) struct Checked {
     pub signer: Option<Certificate>,
     pub digest_alg: Option<DigestAlg>,
+    /// What the algorithm policy judges: the weakest digest binding the
+    /// content to the signature (the value's or the content's) and the
+    /// signer's key; `None` without a signer.
+    pub algorithms: Option<(Option<DigestAlg>, KeyKind)>,
     /// The message digest matches the content.
     pub digest_ok: bool,
     /// The signature value verifies with the signer's key.
@@ -473,6 +477,13 @@ impl Parsed {
         // EdDSA signers name SHA-512 or SHAKE256 as their digest (RFC 8419).
         let digest_alg = DigestAlg::from_oid(&si.digest_alg.oid);
         out.digest_alg = digest_alg;
+        out.algorithms = out.signer.as_ref().map(|signer| {
+            let mut digest = signature_digest(&si.signature_algorithm, digest_alg);
+            if digest_alg == Some(DigestAlg::Sha1) {
+                digest = Some(DigestAlg::Sha1);
+            }
+            (digest, key_kind(signer.spki()))
+        });
 
         for a in decoded.unsigned.iter().flatten() {
             if a.oid == oid::SIGNATURE_TIME_STAMP {
@@ -650,6 +661,7 @@ impl Checked {
         Checked {
             signer: None,
             digest_alg: None,
+            algorithms: None,
             digest_ok: false,
             signature_ok: false,
             unsupported: None,

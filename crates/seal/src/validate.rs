@@ -769,17 +769,16 @@ fn cryptographic_verification(signed: &Signed<'_>, cfg: &ValidationConfig) -> Cr
         out.timestamp_tokens = checked.timestamp_tokens.clone();
         out.signature_value = checked.signature_value.clone();
         out.signer = checked.signer.clone();
-        if let Some(signer) = &checked.signer {
-            let si = &parsed.signers[0];
-            // The weakest digest binding the document to the signature is
-            // the one judged: the value's, the content's, or (for
-            // adbe.pkcs7.sha1) the document's own SHA-1.
-            let mut digest = signature_digest(&si.signature_algorithm, checked.digest_alg);
-            if signed.format == Format::Sha1Digest || checked.digest_alg == Some(DigestAlg::Sha1) {
-                digest = Some(DigestAlg::Sha1);
+        // The weakest digest binding the document to the signature is the
+        // one judged: the value's, the content's, or (for adbe.pkcs7.sha1)
+        // the document's own SHA-1.
+        out.algorithms = checked.algorithms.map(|(digest, key)| {
+            if signed.format == Format::Sha1Digest {
+                (Some(DigestAlg::Sha1), key)
+            } else {
+                (digest, key)
             }
-            out.algorithms = Some((digest, key_kind(signer.spki())));
-        }
+        });
     }
     out.carried = parsed.certs;
     out
@@ -815,7 +814,7 @@ fn signature_timestamp(
                     .chain(crypto.carried.iter())
                     .cloned()
                     .collect();
-                let chain_ok = stamp.checked.signer.as_ref().is_some_and(|tsa_cert| {
+                let path = stamp.checked.signer.as_ref().and_then(|tsa_cert| {
                     path::validate_path(
                         tsa_cert,
                         &carried,
@@ -824,17 +823,26 @@ fn signature_timestamp(
                         cfg.time,
                         Purpose::TimeStamping,
                     )
-                    .is_ok()
+                    .ok()
                 });
+                // Nothing later proves when the token was made: its own
+                // algorithms are judged now.
+                let refused = path
+                    .as_ref()
+                    .and_then(|p| refused_now(&judged(stamp.checked.algorithms, &p.chain), cfg));
                 if !intact {
                     notes
                         .push("the signature time-stamp is broken or stamps something else".into());
-                } else if !chain_ok {
+                } else if path.is_none() {
                     notes.push("the signature time-stamp's authority is not trusted".into());
+                } else if let Some(rule) = &refused {
+                    notes.push(format!(
+                        "the signature time-stamp proves nothing: algorithm policy — {rule}"
+                    ));
                 }
                 let found = Timestamp {
                     time: stamp.gen_time,
-                    valid: intact && chain_ok,
+                    valid: intact && path.is_some() && refused.is_none(),
                     tsa: stamp.checked.signer.as_ref().map(Certificate::subject),
                 };
                 // The earliest valid proof wins; an invalid one is shown
@@ -890,6 +898,8 @@ fn modification_analysis(
 /// X.509 certificate validation, at the validation time and, when a
 /// time-stamp proves the signature existed earlier, at that time.
 struct CertificateValidation {
+    /// Leaf first, trust anchor last; empty when no path was found.
+    path: Vec<Certificate>,
     chain: Vec<String>,
     revocation_checked: bool,
     findings: Vec<Finding>,
@@ -905,6 +915,7 @@ fn certificate_validation(
     cfg: &ValidationConfig,
 ) -> CertificateValidation {
     let mut out = CertificateValidation {
+        path: Vec::new(),
         chain: Vec::new(),
         revocation_checked: false,
         findings: Vec::new(),
@@ -932,6 +943,7 @@ fn certificate_validation(
                 .map(|c| c.common_name().unwrap_or_else(|| c.subject()))
                 .collect();
             out.revocation_checked = ok.revocation_checked;
+            out.path = ok.chain;
             if !ok.revocation_checked {
                 out.notes.push("no revocation list was available for every certificate: revocation not checked".into());
             }
@@ -964,39 +976,102 @@ fn certificate_validation(
     out
 }
 
-/// Signature acceptance: the algorithm policy, at the time the signature
-/// is proven to have existed (its time-stamp) or else now.
+/// What the algorithm policy judges of one signature: its own algorithms
+/// (who, when it is a certificate; digest; key), then each certificate
+/// signature of its path below the trust anchor.
+type Judged = (Option<String>, (Option<DigestAlg>, KeyKind));
+
+fn judged(signature: Option<(Option<DigestAlg>, KeyKind)>, path: &[Certificate]) -> Vec<Judged> {
+    let mut out: Vec<Judged> = signature.map(|a| (None, a)).into_iter().collect();
+    for pair in path.windows(2) {
+        let (cert, issuer) = (&pair[0], &pair[1]);
+        let digest = signature_digest(&cert.x509().signature_algorithm, None);
+        let name = cert.common_name().unwrap_or_else(|| cert.subject());
+        out.push((
+            Some(format!("the certificate of {name}")),
+            (digest, key_kind(issuer.spki())),
+        ));
+    }
+    out
+}
+
+/// The weakest of `items` under the policy, with whose it is: the first
+/// never accepted, else the earliest sunset; `None` when all are accepted
+/// without one.
+fn weakest(items: &[Judged], cfg: &ValidationConfig) -> Option<(Option<String>, Acceptance)> {
+    let mut out: Option<(Option<String>, Acceptance)> = None;
+    for (whose, (digest, key)) in items {
+        match cfg.policy.judge(*digest, *key) {
+            Acceptance::Accepted => {}
+            refused @ Acceptance::Refused(_) => return Some((whose.clone(), refused)),
+            Acceptance::Until(sunset) => {
+                let earlier = match &out {
+                    Some((_, Acceptance::Until(s))) => sunset.until < s.until,
+                    _ => true,
+                };
+                if earlier {
+                    out = Some((whose.clone(), Acceptance::Until(sunset)));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// ", in the certificate of X" when a certificate's signature is meant.
+fn of(whose: &Option<String>) -> String {
+    whose
+        .as_ref()
+        .map(|w| format!(", in {w}"))
+        .unwrap_or_default()
+}
+
+/// The rule a time-stamp breaks when its algorithms are no longer
+/// accepted now (nothing later proves when it was made).
+fn refused_now(items: &[Judged], cfg: &ValidationConfig) -> Option<String> {
+    match weakest(items, cfg)? {
+        (whose, Acceptance::Refused(what)) => Some(format!("{what}{}", of(&whose))),
+        (whose, Acceptance::Until(s)) if s.until < cfg.time => Some(format!(
+            "{}{}, not accepted after {}",
+            s.what,
+            of(&whose),
+            &s.until.to_rfc3339()[..10]
+        )),
+        _ => None,
+    }
+}
+
+/// Signature acceptance: the algorithm policy over the signature and its
+/// certificate path, at the time the signature is proven to have existed
+/// (its time-stamp) or else now.
 fn signature_acceptance(
-    algorithms: (Option<DigestAlg>, KeyKind),
+    items: &[Judged],
     poe: Option<UnixTime>,
     cfg: &ValidationConfig,
 ) -> Result<Option<String>, Finding> {
-    let (digest, key) = algorithms;
-    match cfg.policy.judge(digest, key) {
-        Acceptance::Accepted => Ok(None),
-        Acceptance::Refused(what) => Err(Finding::new(
+    match weakest(items, cfg) {
+        None | Some((_, Acceptance::Accepted)) => Ok(None),
+        Some((whose, Acceptance::Refused(what))) => Err(Finding::new(
             Indication::Indeterminate,
             SubIndication::CryptoConstraintsFailure,
-            format!("algorithm policy — {what}: never accepted"),
+            format!("algorithm policy — {what}{}: never accepted", of(&whose)),
         )),
-        Acceptance::Until(sunset) => {
+        Some((whose, Acceptance::Until(sunset))) => {
             let date = &sunset.until.to_rfc3339()[..10];
+            let what = format!("{}{}", sunset.what, of(&whose));
             match poe {
                 Some(t) if t <= sunset.until => Ok(Some(format!(
-                    "algorithm policy — {}: accepted for signatures made until {date}; the time-stamp proves this one was made on {}",
-                    sunset.what,
+                    "algorithm policy — {what}: accepted for signatures made until {date}; the time-stamp proves this one was made on {}",
                     &t.to_rfc3339()[..10]
                 ))),
                 _ if cfg.time <= sunset.until => Ok(Some(format!(
-                    "algorithm policy — {}: accepted for signatures made until {date}",
-                    sunset.what
+                    "algorithm policy — {what}: accepted for signatures made until {date}"
                 ))),
                 _ => Err(Finding::new(
                     Indication::Indeterminate,
                     SubIndication::CryptoConstraintsFailureNoPoe,
                     format!(
-                        "algorithm policy — {}: not accepted after {date}, and no time-stamp proves the signature was made before",
-                        sunset.what
+                        "algorithm policy — {what}: not accepted after {date}, and no time-stamp proves the signature was made before"
                     ),
                 )),
             }
@@ -1095,19 +1170,17 @@ fn validate_one(
         Purpose::Signing
     };
     let certs = certificate_validation(cert, &crypto.carried, purpose, poe, dss, cfg);
-    r.chain = certs.chain;
+    r.chain = certs.chain.clone();
     r.revocation_checked = certs.revocation_checked;
-    r.details.extend(certs.notes);
-    for finding in certs.findings {
+    r.details.extend(certs.notes.iter().cloned());
+    for finding in certs.findings.iter().cloned() {
         record(&mut r, finding);
     }
 
-    if let Some(algorithms) = crypto.algorithms {
-        match signature_acceptance(algorithms, poe, cfg) {
-            Ok(Some(rule)) => r.details.push(rule),
-            Ok(None) => {}
-            Err(finding) => record(&mut r, finding),
-        }
+    match signature_acceptance(&judged(crypto.algorithms, &certs.path), poe, cfg) {
+        Ok(Some(rule)) => r.details.push(rule),
+        Ok(None) => {}
+        Err(finding) => record(&mut r, finding),
     }
     if kind == SignatureKind::DocumentTimestamp {
         if let Some(ts) = &mut r.timestamp {

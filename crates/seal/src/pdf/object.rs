@@ -661,7 +661,9 @@ mod tests {
         }
         let mut bad = hex.clone();
         bad.replace_range(37..38, "g");
-        assert!(Lexer::new(format!("<{bad}>").as_bytes(), 0).object().is_err());
+        assert!(Lexer::new(format!("<{bad}>").as_bytes(), 0)
+            .object()
+            .is_err());
     }
 
     #[test]

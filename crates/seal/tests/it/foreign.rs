@@ -216,6 +216,8 @@ fn run(dir: &Path, args: &[&str]) {
 struct Foreign {
     dir: tempfile::TempDir,
     root: Certificate,
+    /// An RSA root that signs certificates with SHA-1.
+    old_root: Certificate,
     crl: Crl,
 }
 
@@ -324,15 +326,99 @@ impl Foreign {
                 "-out", "ca.crl",
             ],
         );
-        let root = Certificate::from_pem_chain(&std::fs::read_to_string(d.join("ca.pem")).unwrap())
-            .unwrap()
-            .remove(0);
+        // An older university's RSA root, which still certifies with
+        // SHA-1: its signer "sha1cert" has a P-256 key.
+        run(
+            d,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "oldca.key",
+                "-days",
+                "3650",
+                "-out",
+                "oldca.pem",
+                "-subj",
+                "/CN=Elsewhere Old Root/O=Elsewhere University",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        );
+        run(
+            d,
+            &[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+                "sha1cert.key",
+            ],
+        );
+        run(
+            d,
+            &[
+                "req",
+                "-new",
+                "-key",
+                "sha1cert.key",
+                "-subj",
+                "/CN=Signer sha1cert/O=Elsewhere University",
+                "-out",
+                "sha1cert.csr",
+            ],
+        );
+        run(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-sha1",
+                "-in",
+                "sha1cert.csr",
+                "-CA",
+                "oldca.pem",
+                "-CAkey",
+                "oldca.key",
+                "-CAcreateserial",
+                "-days",
+                "365",
+                "-extfile",
+                "ca.cnf",
+                "-extensions",
+                "leaf",
+                "-out",
+                "sha1cert.pem",
+            ],
+        );
+        let first = |file: &str| {
+            Certificate::from_pem_chain(&std::fs::read_to_string(d.join(file)).unwrap())
+                .unwrap()
+                .remove(0)
+        };
+        let (root, old_root) = (first("ca.pem"), first("oldca.pem"));
         let crl = Crl::from_pem_or_der(&std::fs::read(d.join("ca.crl")).unwrap()).unwrap();
-        Foreign { dir, root, crl }
+        Foreign {
+            dir,
+            root,
+            old_root,
+            crl,
+        }
     }
 
     fn config(&self) -> ValidationConfig {
-        ValidationConfig::new(vec![self.root.clone()], vec![self.crl.clone()], now())
+        ValidationConfig::new(
+            vec![self.root.clone(), self.old_root.clone()],
+            vec![self.crl.clone()],
+            now(),
+        )
     }
 
     /// `openssl cms -sign` over the signed bytes of `p` (or over what
@@ -930,6 +1016,11 @@ fn rows() -> Vec<Row> {
             expect: (TotalPassed, None),
         },
         Row {
+            name: "certificate signed with SHA-1 (past its sunset, no time-stamp)",
+            make: |f| f.signed("ETSI.CAdES.detached", &["sha1cert"], &["-cades"]),
+            expect: (Indeterminate, Some(CryptoConstraintsFailureNoPoe)),
+        },
+        Row {
             name: "no signed attributes (openssl -noattr)",
             make: |f| f.signed("adbe.pkcs7.detached", &["rsa2048"], &["-noattr"]),
             expect: (TotalPassed, None),
@@ -1200,14 +1291,16 @@ fn the_foreign_table() {
 }
 
 /// An algorithm past its sunset passes when a time-stamp proves the
-/// signature was made before, and the report says which rule applied.
+/// signature was made before, and the report says which rule applied; a
+/// time-stamp whose own algorithm is past its sunset proves nothing.
 #[test]
 fn a_sunset_algorithm_passes_with_proof_of_time() {
+    // Seal and time-stamp both on P-256, with a policy ending P-256 a day
+    // after sealing: a month later nothing proves anything.
     let pki = pki();
     let original = crate::sample::transcript_pdf(3, "Léa Roux");
     let bt = seal_with(&original, &pki, Level::BT, Vec::new(), false);
     let bb = seal_with(&original, &pki, Level::BB, Vec::new(), false);
-    // A policy with a sunset on P-256 between the sealing and now.
     let mut cfg = ValidationConfig::new(
         vec![pki.root.clone()],
         Vec::new(),
@@ -1218,22 +1311,57 @@ fn a_sunset_algorithm_passes_with_proof_of_time() {
         applies: Applies::EcdsaUnder(384),
         until: Some(UnixTime(NOW.0 + DAY)),
     });
-    let stamped = validate(&bt, &cfg).unwrap();
-    assert_eq!(
-        stamped.status(),
-        Status::TotalPassed,
-        "{:?}",
-        stamped.signatures[0].details
-    );
+    for (file, stamped) in [(&bt, true), (&bb, false)] {
+        let report = validate(file, &cfg).unwrap();
+        let sig = &report.signatures[0];
+        assert_eq!(report.status(), Status::Indeterminate, "{:?}", sig.details);
+        assert_eq!(
+            sig.sub_indication,
+            Some(SubIndication::CryptoConstraintsFailureNoPoe)
+        );
+        assert_eq!(
+            stamped,
+            sig.details
+                .iter()
+                .any(|d| d.contains("the signature time-stamp proves nothing")),
+            "{:?}",
+            sig.details
+        );
+    }
+
+    // An RSA-2048 signature from elsewhere, stamped (P-256) two hours ago,
+    // under a policy ending RSA-2048 an hour ago.
+    if openssl().is_none() {
+        return;
+    }
+    let f = Foreign::new();
+    let t0 = now();
+    let tsa_pki =
+        coffre_seal::pki::DemoPki::generate("Horodatage Démo", UnixTime(t0.0 - DAY)).unwrap();
+    let mut cfg = f.config();
+    cfg.anchors.push(tsa_pki.root.clone());
+    cfg.policy.rules.push(Rule {
+        what: "RSA keys under 3,000 bits",
+        applies: Applies::RsaUnder(3000),
+        until: Some(UnixTime(t0.0 - HOUR)),
+    });
+    let p = Prepared::new("ETSI.CAdES.detached", 8192);
+    let cms = f.cms(&p.signed_bytes(), &["rsa2048"], &["-cades"]);
+    let stamp = time_stamp_attribute(&tsa_pki, UnixTime(t0.0 - 2 * HOUR), &signature_value(&cms));
+    let stamped = validate(&p.fill(&with_unsigned_attributes(&cms, &[stamp])), &cfg).unwrap();
+    let sig = &stamped.signatures[0];
+    assert_eq!(stamped.status(), Status::TotalPassed, "{:?}", sig.details);
     assert!(
-        stamped.signatures[0]
-            .details
+        sig.details
             .iter()
             .any(|d| d.contains("algorithm policy") && d.contains("the time-stamp proves")),
         "{:?}",
-        stamped.signatures[0].details
+        sig.details
     );
-    let bare = validate(&bb, &cfg).unwrap();
+    let p = Prepared::new("ETSI.CAdES.detached", 8192);
+    let cms = f.cms(&p.signed_bytes(), &["rsa2048"], &["-cades"]);
+    let bare = p.fill(&cms);
+    let bare = validate(&bare, &cfg).unwrap();
     assert_eq!(bare.status(), Status::Indeterminate);
     assert_eq!(
         bare.signatures[0].sub_indication,
