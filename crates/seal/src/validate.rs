@@ -387,10 +387,31 @@ pub fn validate(pdf: &[u8], cfg: &ValidationConfig) -> Result<Report, Error> {
     let doc = Document::parse_repairing(pdf).map_err(Error::NotPdf)?;
     let dss = diff::dss_material(&doc, &cfg.crl_cache);
     let fields = signature_fields(&doc)?;
-    let mut signatures: Vec<SignatureReport> = fields
-        .iter()
-        .map(|f| validate_one(&doc, f, cfg, &dss))
-        .collect();
+    // Newest first: a valid document time-stamp is proof of existence, at
+    // its time, for every signature (and older document time-stamp) its
+    // byte range covers whole.
+    let ranges: Vec<Option<(usize, usize)>> = fields.iter().map(byte_range).collect();
+    let mut order: Vec<usize> = (0..fields.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(ranges[i].map_or(0, |(_, end)| end)));
+    let mut proofs: Vec<(usize, UnixTime)> = Vec::new();
+    let mut reports: Vec<Option<SignatureReport>> = fields.iter().map(|_| None).collect();
+    for i in order {
+        let archive = ranges[i].and_then(|(_, end)| {
+            proofs
+                .iter()
+                .filter(|(covered, _)| end <= *covered)
+                .map(|(_, t)| *t)
+                .min()
+        });
+        let r = validate_one(&doc, &fields[i], cfg, &dss, archive);
+        if r.kind == SignatureKind::DocumentTimestamp && r.indication == Indication::TotalPassed {
+            if let (Some((covered, _)), Some(ts)) = (ranges[i], &r.timestamp) {
+                proofs.push((covered, ts.time));
+            }
+        }
+        reports[i] = Some(r);
+    }
+    let mut signatures: Vec<SignatureReport> = reports.into_iter().flatten().collect();
     if let Some(cut) = cut_short_signature(pdf) {
         signatures.push(cut);
     }
@@ -404,6 +425,20 @@ pub fn validate(pdf: &[u8], cfg: &ValidationConfig) -> Result<Report, Error> {
         validation_time: cfg.time,
         repaired,
     })
+}
+
+/// A field's /ByteRange as (where the signature value starts, where the
+/// signed revision ends), when it starts at the file's first byte.
+fn byte_range(f: &SigField) -> Option<(usize, usize)> {
+    let br = f.dict.get(b"ByteRange")?.as_array()?;
+    let n: Vec<usize> = br
+        .iter()
+        .map(|o| o.as_int().and_then(|i| usize::try_from(i).ok()))
+        .collect::<Option<_>>()?;
+    match n[..] {
+        [0, gap, after, len] => Some((gap, after.checked_add(len)?)),
+        _ => None,
+    }
 }
 
 /// A signature in bytes after the file's last `%%EOF`: an update that was
@@ -643,6 +678,7 @@ fn cryptographic_verification(signed: &Signed<'_>, cfg: &ValidationConfig) -> Cr
                 });
                 out.claimed_time = Some(stamp.gen_time);
                 out.carried = stamp.certs;
+                out.algorithms = stamp.checked.algorithms;
                 out.signer = stamp.checked.signer;
                 if out.signer.is_none() {
                     out.findings.push(Finding::new(
@@ -798,7 +834,10 @@ fn signature_timestamp(
     crypto: &Crypto,
     dss: &diff::DssMaterial,
     cfg: &ValidationConfig,
+    archive: Option<UnixTime>,
 ) -> (Option<Timestamp>, Vec<String>) {
+    // Without a later proof, a token is judged as of now.
+    let at = archive.map_or(cfg.time, |t| t.min(cfg.time));
     let mut best: Option<Timestamp> = None;
     let mut notes = Vec::new();
     for token in &crypto.timestamp_tokens {
@@ -815,21 +854,21 @@ fn signature_timestamp(
                     .cloned()
                     .collect();
                 let path = stamp.checked.signer.as_ref().and_then(|tsa_cert| {
-                    path::validate_path(
-                        tsa_cert,
-                        &carried,
-                        dss,
-                        cfg,
-                        cfg.time,
-                        Purpose::TimeStamping,
-                    )
-                    .ok()
+                    let at_time = |t| {
+                        path::validate_path(tsa_cert, &carried, dss, cfg, t, Purpose::TimeStamping)
+                    };
+                    match at_time(cfg.time) {
+                        // A later document time-stamp proves the token
+                        // existed while its authority's certificate was valid.
+                        Err(PathProblem::Expired | PathProblem::NotYetValid) if at < cfg.time => {
+                            at_time(at).ok()
+                        }
+                        other => other.ok(),
+                    }
                 });
-                // Nothing later proves when the token was made: its own
-                // algorithms are judged now.
                 let refused = path
                     .as_ref()
-                    .and_then(|p| refused_now(&judged(stamp.checked.algorithms, &p.chain), cfg));
+                    .and_then(|p| refused_at(&judged(stamp.checked.algorithms, &p.chain), at, cfg));
                 if !intact {
                     notes
                         .push("the signature time-stamp is broken or stamps something else".into());
@@ -1027,11 +1066,11 @@ fn of(whose: &Option<String>) -> String {
 }
 
 /// The rule a time-stamp breaks when its algorithms are no longer
-/// accepted now (nothing later proves when it was made).
-fn refused_now(items: &[Judged], cfg: &ValidationConfig) -> Option<String> {
+/// accepted at `at`: now, or when a later proof says it existed.
+fn refused_at(items: &[Judged], at: UnixTime, cfg: &ValidationConfig) -> Option<String> {
     match weakest(items, cfg)? {
         (whose, Acceptance::Refused(what)) => Some(format!("{what}{}", of(&whose))),
-        (whose, Acceptance::Until(s)) if s.until < cfg.time => Some(format!(
+        (whose, Acceptance::Until(s)) if s.until < at => Some(format!(
             "{}{}, not accepted after {}",
             s.what,
             of(&whose),
@@ -1079,11 +1118,14 @@ fn signature_acceptance(
     }
 }
 
+/// One signature's validation; `archive` is the time a later document
+/// time-stamp proves it existed at, if one does.
 fn validate_one(
     doc: &Document<'_>,
     f: &SigField,
     cfg: &ValidationConfig,
     dss: &diff::DssMaterial,
+    archive: Option<UnixTime>,
 ) -> SignatureReport {
     let sub_filter = f
         .dict
@@ -1131,9 +1173,20 @@ fn validate_one(
     if cms_unreadable && r.indication == Indication::TotalFailed && crypto.stamp.is_none() {
         return r;
     }
-    let (stamp, notes) = signature_timestamp(&crypto, dss, cfg);
+    let (stamp, notes) = signature_timestamp(&crypto, dss, cfg, archive);
     r.details.extend(notes);
-    let poe = stamp.as_ref().filter(|t| t.valid).map(|t| t.time);
+    let poe = match (stamp.as_ref().filter(|t| t.valid).map(|t| t.time), archive) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    if archive.is_some() && poe == archive {
+        if let Some(t) = archive {
+            r.details.push(format!(
+                "a later document time-stamp proves this signature existed on {}",
+                &t.to_rfc3339()[..10]
+            ));
+        }
+    }
     r.timestamp = stamp.or_else(|| crypto.stamp.clone());
 
     let (changes, refused) = match &doc.repair {

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use coffre_seal::{
-    validate, Applies, Certificate, Crl, Level, Rule, Status, SubIndication, UnixTime,
-    ValidationConfig,
+    validate, Applies, Certificate, Crl, Indication, Level, Rule, SignatureKind, Status,
+    SubIndication, UnixTime, ValidationConfig,
 };
 
 use crate::{pki, seal_with, DAY, HOUR, NOW};
@@ -467,97 +467,125 @@ impl Foreign {
         appearance: &[u8],
         resources: bool,
     ) -> Vec<u8> {
-        use coffre_seal::pdf::{Dict, Document, ObjRef, Object, Update};
-        use std::io::Write;
-        let name = |n: &str| Object::Name(n.as_bytes().to_vec());
-        let refer = |n: u32| Object::Ref(ObjRef { num: n, gen: 0 });
-        let doc = Document::parse(base).unwrap();
-        let mut up = Update::new(base, &doc);
-        let sig = up.allocate();
-        let field = up.allocate();
-        let ap = up.allocate();
-        up.begin(sig);
-        write!(
-            up.out,
-            "<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/M(D:20261201100000Z)\
-             /ByteRange[0 0 0 0]{}/Contents <{}>>>",
-            " ".repeat(40),
-            "0".repeat(2 * 8192)
+        add_signature(
+            base,
+            "ETSI.CAdES.detached",
+            rect,
+            appearance,
+            resources,
+            &|content| self.cms(content, &[signer], &[]),
         )
-        .unwrap();
-        up.end();
-        let [x0, y0, x1, y1] = rect.unwrap_or([0, 0, 0, 0]);
-        up.begin(ap);
-        write!(
-            up.out,
-            "<</Type/XObject/Subtype/Form/BBox[0 0 {} {}]/Resources<</Font<</Helv 7 0 R>>>>/Length {}>>\nstream\n",
-            (x1 - x0).max(1),
-            (y1 - y0).max(1),
-            appearance.len()
-        )
-        .unwrap();
-        up.out.extend_from_slice(appearance);
-        up.out.extend_from_slice(b"\nendstream");
-        up.end();
-        let mut f = Dict::default();
-        f.set(b"FT", name("Sig"));
-        f.set(b"T", Object::Str(b"Signature2".to_vec()));
-        f.set(b"V", Object::Ref(sig));
-        f.set(b"Type", name("Annot"));
-        f.set(b"Subtype", name("Widget"));
-        f.set(
-            b"Rect",
-            Object::Array([x0, y0, x1, y1].map(Object::Int).to_vec()),
-        );
-        f.set(b"F", Object::Int(4));
-        f.set(b"P", refer(3));
-        let mut apd = Dict::default();
-        apd.set(b"N", Object::Ref(ap));
-        f.set(b"AP", Object::Dict(apd));
-        up.object(field, &Object::Dict(f));
-        let mut page = doc.dict(&refer(3), 0).unwrap().unwrap();
-        page.set(b"Annots", Object::Array(vec![refer(4), Object::Ref(field)]));
-        up.object(ObjRef { num: 3, gen: 0 }, &Object::Dict(page));
-        let mut catalog = doc.dict(&refer(1), 0).unwrap().unwrap();
-        let mut form = Dict::default();
-        form.set(b"Fields", Object::Array(vec![refer(4), Object::Ref(field)]));
-        form.set(b"SigFlags", Object::Int(3));
-        if resources {
-            let font = up.allocate();
-            up.object(
-                font,
-                &Object::Dict({
-                    let mut d = Dict::default();
-                    d.set(b"Type", name("Font"));
-                    d.set(b"Subtype", name("Type1"));
-                    d.set(b"BaseFont", name("Helvetica"));
-                    d
-                }),
-            );
-            form.set(b"DA", Object::Str(b"/Helv 0 Tf 0 g".to_vec()));
-            let mut fonts = Dict::default();
-            fonts.set(b"Helv", Object::Ref(font));
-            let mut dr = Dict::default();
-            dr.set(b"Font", Object::Dict(fonts));
-            form.set(b"DR", Object::Dict(dr));
-        }
-        catalog.set(b"AcroForm", Object::Dict(form));
-        up.object(ObjRef { num: 1, gen: 0 }, &Object::Dict(catalog));
-        let mut out = up.finish(&doc);
-        // Fill the byte range, then sign everything but the hex string.
-        let br = base.len() + find(&out[base.len()..], b"/ByteRange[0 0 0 0]") + "/ByteRange".len();
-        let gap0 = base.len() + find(&out[base.len()..], b"/Contents <") + "/Contents ".len();
-        let gap1 = gap0 + 2 * 8192 + 2;
-        let range = format!("[0 {gap0} {gap1} {}]", out.len() - gap1);
-        let width = "[0 0 0 0]".len() + 40;
-        out[br..br + width].copy_from_slice(format!("{range:<width$}").as_bytes());
-        let content = [&out[..gap0], &out[gap1..]].concat();
-        let cms = self.cms(&content, &[signer], &[]);
-        let hex: String = cms.iter().map(|b| format!("{b:02X}")).collect();
-        out[gap0 + 1..gap0 + 1 + hex.len()].copy_from_slice(hex.as_bytes());
-        out
     }
+}
 
+/// `base` with one more signature field in an incremental update (see
+/// [`Foreign::sign_again`]), its /Contents what `sign` makes of the signed
+/// bytes.
+fn add_signature(
+    base: &[u8],
+    sub_filter: &str,
+    rect: Option<[i64; 4]>,
+    appearance: &[u8],
+    resources: bool,
+    sign: &dyn Fn(&[u8]) -> Vec<u8>,
+) -> Vec<u8> {
+    use coffre_seal::pdf::{Dict, Document, ObjRef, Object, Update};
+    use std::io::Write;
+    let name = |n: &str| Object::Name(n.as_bytes().to_vec());
+    let refer = |n: u32| Object::Ref(ObjRef { num: n, gen: 0 });
+    let doc = Document::parse(base).unwrap();
+    let mut up = Update::new(base, &doc);
+    let sig = up.allocate();
+    let field = up.allocate();
+    let ap = up.allocate();
+    up.begin(sig);
+    write!(
+        up.out,
+        "<</Type/{}/Filter/Adobe.PPKLite/SubFilter/{sub_filter}/M(D:20261201100000Z)\
+         /ByteRange[0 0 0 0]{}/Contents <{}>>>",
+        if sub_filter == "ETSI.RFC3161" {
+            "DocTimeStamp"
+        } else {
+            "Sig"
+        },
+        " ".repeat(40),
+        "0".repeat(2 * 8192)
+    )
+    .unwrap();
+    up.end();
+    let [x0, y0, x1, y1] = rect.unwrap_or([0, 0, 0, 0]);
+    up.begin(ap);
+    write!(
+        up.out,
+        "<</Type/XObject/Subtype/Form/BBox[0 0 {} {}]/Resources<</Font<</Helv 7 0 R>>>>/Length {}>>\nstream\n",
+        (x1 - x0).max(1),
+        (y1 - y0).max(1),
+        appearance.len()
+    )
+    .unwrap();
+    up.out.extend_from_slice(appearance);
+    up.out.extend_from_slice(b"\nendstream");
+    up.end();
+    let mut f = Dict::default();
+    f.set(b"FT", name("Sig"));
+    f.set(b"T", Object::Str(b"Signature2".to_vec()));
+    f.set(b"V", Object::Ref(sig));
+    f.set(b"Type", name("Annot"));
+    f.set(b"Subtype", name("Widget"));
+    f.set(
+        b"Rect",
+        Object::Array([x0, y0, x1, y1].map(Object::Int).to_vec()),
+    );
+    f.set(b"F", Object::Int(4));
+    f.set(b"P", refer(3));
+    let mut apd = Dict::default();
+    apd.set(b"N", Object::Ref(ap));
+    f.set(b"AP", Object::Dict(apd));
+    up.object(field, &Object::Dict(f));
+    let mut page = doc.dict(&refer(3), 0).unwrap().unwrap();
+    page.set(b"Annots", Object::Array(vec![refer(4), Object::Ref(field)]));
+    up.object(ObjRef { num: 3, gen: 0 }, &Object::Dict(page));
+    let mut catalog = doc.dict(&refer(1), 0).unwrap().unwrap();
+    let mut form = Dict::default();
+    form.set(b"Fields", Object::Array(vec![refer(4), Object::Ref(field)]));
+    form.set(b"SigFlags", Object::Int(3));
+    if resources {
+        let font = up.allocate();
+        up.object(
+            font,
+            &Object::Dict({
+                let mut d = Dict::default();
+                d.set(b"Type", name("Font"));
+                d.set(b"Subtype", name("Type1"));
+                d.set(b"BaseFont", name("Helvetica"));
+                d
+            }),
+        );
+        form.set(b"DA", Object::Str(b"/Helv 0 Tf 0 g".to_vec()));
+        let mut fonts = Dict::default();
+        fonts.set(b"Helv", Object::Ref(font));
+        let mut dr = Dict::default();
+        dr.set(b"Font", Object::Dict(fonts));
+        form.set(b"DR", Object::Dict(dr));
+    }
+    catalog.set(b"AcroForm", Object::Dict(form));
+    up.object(ObjRef { num: 1, gen: 0 }, &Object::Dict(catalog));
+    let mut out = up.finish(&doc);
+    // Fill the byte range, then sign everything but the hex string.
+    let br = base.len() + find(&out[base.len()..], b"/ByteRange[0 0 0 0]") + "/ByteRange".len();
+    let gap0 = base.len() + find(&out[base.len()..], b"/Contents <") + "/Contents ".len();
+    let gap1 = gap0 + 2 * 8192 + 2;
+    let range = format!("[0 {gap0} {gap1} {}]", out.len() - gap1);
+    let width = "[0 0 0 0]".len() + 40;
+    out[br..br + width].copy_from_slice(format!("{range:<width$}").as_bytes());
+    let content = [&out[..gap0], &out[gap1..]].concat();
+    let cms = sign(&content);
+    let hex: String = cms.iter().map(|b| format!("{b:02X}")).collect();
+    out[gap0 + 1..gap0 + 1 + hex.len()].copy_from_slice(hex.as_bytes());
+    out
+}
+
+impl Foreign {
     /// A document with a text field, signed by `signer`.
     fn signed_with_field(&self, ff: i64) -> Vec<u8> {
         let p = Prepared::with_text_field("ETSI.CAdES.detached", ff);
@@ -1475,6 +1503,74 @@ fn a_repeated_signature_time_stamp_is_each_checked() {
             .any(|d| d.contains("time-stamp is broken or stamps something else")),
         "{:?}",
         sig.details
+    );
+}
+
+/// A document time-stamp added after a signature proves the signature
+/// existed at its time (past signature validation, as PAdES B-LTA files
+/// rely on): a signature whose algorithm is past its sunset and that has
+/// no time-stamp of its own passes when a later document time-stamp made
+/// before the sunset covers it, and the report says so.
+#[test]
+fn a_later_document_time_stamp_is_proof_of_existence() {
+    if openssl().is_none() {
+        return;
+    }
+    let f = Foreign::new();
+    let t0 = now();
+    let tsa_pki =
+        coffre_seal::pki::DemoPki::generate("Horodatage Démo", UnixTime(t0.0 - DAY)).unwrap();
+    let mut cfg = f.config();
+    cfg.anchors.push(tsa_pki.root.clone());
+    cfg.policy.rules.push(Rule {
+        what: "RSA keys under 3,000 bits",
+        applies: Applies::RsaUnder(3000),
+        until: Some(UnixTime(t0.0 - HOUR)),
+    });
+    let signed = f.signed("ETSI.CAdES.detached", &["rsa2048"], &["-cades"]);
+    let tsa_pki = &tsa_pki;
+    let stamp_at = |at: UnixTime| {
+        move |content: &[u8]| {
+            use coffre_seal::TimeStamper;
+            crate::tsa(tsa_pki, at)
+                .timestamp(&coffre_seal::sha256(content))
+                .unwrap()
+        }
+    };
+
+    let bare = validate(&signed, &cfg).unwrap();
+    assert_eq!(
+        bare.signatures[0].sub_indication,
+        Some(SubIndication::CryptoConstraintsFailureNoPoe)
+    );
+
+    let before = UnixTime(t0.0 - 2 * HOUR);
+    let archived = add_signature(&signed, "ETSI.RFC3161", None, b"", false, &stamp_at(before));
+    let report = validate(&archived, &cfg).unwrap();
+    let [sig, ts] = &report.signatures[..] else {
+        panic!("{:?}", report.signatures);
+    };
+    assert_eq!(ts.kind, SignatureKind::DocumentTimestamp);
+    assert_eq!(ts.indication, Indication::TotalPassed, "{:?}", ts.details);
+    assert_eq!(sig.indication, Indication::TotalPassed, "{:?}", sig.details);
+    assert!(
+        sig.details
+            .iter()
+            .any(|d| d.contains("a later document time-stamp proves this signature existed")),
+        "{:?}",
+        sig.details
+    );
+
+    // Made after the sunset, the document time-stamp proves too late.
+    let after = UnixTime(t0.0 - HOUR / 2);
+    let late = add_signature(&signed, "ETSI.RFC3161", None, b"", false, &stamp_at(after));
+    let report = validate(&late, &cfg).unwrap();
+    assert_eq!(report.signatures[1].indication, Indication::TotalPassed);
+    assert_eq!(
+        report.signatures[0].sub_indication,
+        Some(SubIndication::CryptoConstraintsFailureNoPoe),
+        "{:?}",
+        report.signatures[0].details
     );
 }
 
