@@ -72,6 +72,12 @@ pub fn check(pdf: &[u8], trust: &Trust, now: UnixTime) -> AppResult<SealView> {
         revocation_date: trust.revocation_date(),
         revocation_checked: sig.revocation_checked,
         checked_at: now.0,
-        details: sig.details.clone(),
+        // A damaged file read after repair says so first.
+        details: report
+            .repaired
+            .iter()
+            .chain(&sig.details)
+            .cloned()
+            .collect(),
     })
 }

@@ -313,6 +313,56 @@ async fn a_tampered_document_says_so_first() {
     assert!(view.seal.changed_after_sealing);
 }
 
+/// A copy whose cross-reference offset is a few bytes off (a careless
+/// transfer, an editor that rewrote a line) is read as peers read it, and
+/// the certificate says it was repaired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_copy_is_repaired_and_says_so() {
+    let demo = demo().await;
+    let dir = TempDir::new().unwrap();
+    let app = app(dir.path(), &demo.url);
+    finalised(&demo, &app, 2, "ines@example.org").await;
+    let page = app
+        .documents(&ListArgs {
+            page: 1,
+            per_page: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let doc = &page.documents[0];
+    let sha: String = sqlx::query_scalar("SELECT sha256 FROM documents WHERE id = $1")
+        .bind(&doc.id)
+        .fetch_one(&demo.state.db.pool)
+        .await
+        .unwrap();
+    let path = demo.data.join("blobs/sha256").join(&sha[..2]).join(&sha);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes
+        .windows(10)
+        .rposition(|w| w == b"startxref\n")
+        .unwrap()
+        + 10;
+    let len = bytes[at..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let offset: usize = std::str::from_utf8(&bytes[at..at + len])
+        .unwrap()
+        .parse()
+        .unwrap();
+    let wrong = format!("{:0len$}", offset - 3);
+    bytes[at..at + len].copy_from_slice(wrong.as_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let view = app.open_document(&doc.id, coffre_app::now()).await.unwrap();
+    assert_eq!(view.seal.verdict, Verdict::Passed, "{:?}", view.seal);
+    assert!(
+        view.seal.details[0].starts_with("the file was damaged and repaired"),
+        "{:?}",
+        view.seal.details
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_root_later_is_refused_never_taken() {
     let first = demo().await;
