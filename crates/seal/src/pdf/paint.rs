@@ -1,7 +1,13 @@
 //! Where a page's content paints: the boxes (in default user space) of
 //! its text, filled and stroked paths, images and forms, as a conservative
-//! outline (text is given a generous width, white fills are left out).
-//! Enough to tell whether something added later covers what was signed.
+//! outline, cut to the clipping paths and form bounding boxes in force.
+//! Text is as wide as its font's /Widths (simple fonts) or /W (Identity
+//! CID fonts) say, a full em per byte when the font does not say; white
+//! fills are left out. Enough to tell whether something added later
+//! covers what was signed.
+
+use std::collections::HashMap;
+use std::rc::Rc;
 
 use super::object::{is_regular, parse_number, Dict, Lexer, Object};
 use super::Document;
@@ -57,6 +63,166 @@ pub fn intersects(a: &Rect, b: &Rect) -> bool {
     a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]
 }
 
+/// What `a` and `b` share, if anything.
+fn intersection(a: &Rect, b: &Rect) -> Option<Rect> {
+    let r = [
+        a[0].max(b[0]),
+        a[1].max(b[1]),
+        a[2].min(b[2]),
+        a[3].min(b[3]),
+    ];
+    (r[0] <= r[2] && r[1] <= r[3]).then_some(r)
+}
+
+/// How wide a font's glyphs are, in ems.
+#[derive(Debug)]
+enum Metrics {
+    /// The font does not say (or says in a way not read here): a full em
+    /// for each byte.
+    Unknown,
+    /// One byte per glyph, /Widths from /FirstChar; `missing` for codes
+    /// outside it.
+    Simple {
+        first: usize,
+        widths: Vec<f64>,
+        missing: f64,
+    },
+    /// Two bytes per glyph (Identity-H/V), /W with /DW for the rest.
+    Cid {
+        widths: HashMap<u32, f64>,
+        default: f64,
+    },
+}
+
+impl Metrics {
+    /// `budget` bounds the widths read over a whole page (a hostile file
+    /// may name many fonts with huge tables); past it fonts are Unknown.
+    fn of(doc: &Document<'_>, font: &Dict, rev: usize, budget: &mut usize) -> Metrics {
+        let num = |o: &Object| number(o);
+        let resolve = |o: &Object| doc.resolve(o, rev).ok().flatten();
+        match font.name(b"Subtype") {
+            Some(b"Type1" | b"TrueType" | b"MMType1") => {
+                let Some(Object::Array(widths)) = font.get(b"Widths").and_then(resolve) else {
+                    return Metrics::Unknown;
+                };
+                if widths.len() > *budget {
+                    return Metrics::Unknown;
+                }
+                *budget -= widths.len();
+                let first = font
+                    .int(b"FirstChar")
+                    .and_then(|f| usize::try_from(f).ok())
+                    .unwrap_or(0);
+                let missing = font
+                    .get(b"FontDescriptor")
+                    .and_then(|d| doc.dict(d, rev).ok().flatten())
+                    .and_then(|d| d.get(b"MissingWidth").and_then(num))
+                    .filter(|w| *w > 0.0)
+                    .map_or(1.0, |w| w / 1000.0);
+                Metrics::Simple {
+                    first,
+                    widths: widths
+                        .iter()
+                        // A width that is not a number counts as an em.
+                        .map(|w| {
+                            resolve(w)
+                                .as_ref()
+                                .and_then(num)
+                                .map_or(1.0, |w| w.max(0.0) / 1000.0)
+                        })
+                        .collect(),
+                    missing,
+                }
+            }
+            Some(b"Type0") => {
+                if !matches!(font.name(b"Encoding"), Some(b"Identity-H" | b"Identity-V")) {
+                    return Metrics::Unknown;
+                }
+                let Some(cid) = font
+                    .get(b"DescendantFonts")
+                    .and_then(resolve)
+                    .and_then(|d| d.as_array().and_then(|a| a.first().cloned()))
+                    .and_then(|d| doc.dict(&d, rev).ok().flatten())
+                else {
+                    return Metrics::Unknown;
+                };
+                let default = cid
+                    .get(b"DW")
+                    .and_then(num)
+                    .map_or(1.0, |w| w.max(0.0) / 1000.0);
+                let mut widths = HashMap::new();
+                if let Some(Object::Array(w)) = cid.get(b"W").and_then(resolve) {
+                    let mut i = 0;
+                    while i < w.len() && widths.len() < 65_536 {
+                        let Some(c) = num(&w[i]).filter(|c| (0.0..65_536.0).contains(c)) else {
+                            break;
+                        };
+                        let c = c as u32;
+                        match (w.get(i + 1).and_then(resolve), w.get(i + 2).and_then(num)) {
+                            (Some(Object::Array(list)), _) => {
+                                if list.len() > *budget {
+                                    return Metrics::Unknown;
+                                }
+                                *budget -= list.len();
+                                for (k, v) in list.iter().enumerate() {
+                                    let width = num(v).unwrap_or(1000.0).max(0.0) / 1000.0;
+                                    widths.insert(c.saturating_add(k as u32), width);
+                                }
+                                i += 2;
+                            }
+                            (Some(last), Some(v)) => {
+                                let Some(last) =
+                                    num(&last).filter(|l| *l >= c as f64 && *l < 65_536.0)
+                                else {
+                                    break;
+                                };
+                                let span = (last as u32 - c) as usize + 1;
+                                if span > *budget {
+                                    return Metrics::Unknown;
+                                }
+                                *budget -= span;
+                                for code in c..=(last as u32) {
+                                    widths.insert(code, v.max(0.0) / 1000.0);
+                                }
+                                i += 3;
+                            }
+                            _ => break,
+                        }
+                    }
+                }
+                Metrics::Cid { widths, default }
+            }
+            _ => Metrics::Unknown,
+        }
+    }
+
+    /// The glyphs of `s`: each one's width in ems, and whether it is the
+    /// single-byte code 32 (which word spacing widens).
+    fn glyphs(&self, s: &[u8], out: &mut Vec<(f64, bool)>) {
+        match self {
+            Metrics::Unknown => out.extend(s.iter().map(|b| (1.0, *b == b' '))),
+            Metrics::Simple {
+                first,
+                widths,
+                missing,
+            } => out.extend(s.iter().map(|b| {
+                let w = usize::from(*b)
+                    .checked_sub(*first)
+                    .and_then(|i| widths.get(i))
+                    .copied()
+                    .unwrap_or(*missing);
+                (w, *b == b' ')
+            })),
+            Metrics::Cid { widths, default } => {
+                for pair in s.chunks(2) {
+                    let code = pair.iter().fold(0u32, |a, b| a << 8 | u32::from(*b));
+                    out.push((widths.get(&code).copied().unwrap_or(*default), false));
+                }
+            }
+        }
+    }
+}
+
 /// A rectangle from a PDF array `[x0 y0 x1 y1]`, in order.
 pub fn rect_of(o: &Object) -> Option<Rect> {
     let a = o.as_array()?;
@@ -76,10 +242,19 @@ fn number(o: &Object) -> Option<f64> {
 #[derive(Clone)]
 struct State {
     ctm: Matrix,
+    /// What the clipping paths in force leave visible (default user
+    /// space); `None` for everything.
+    clip: Option<Rect>,
     white_fill: bool,
     white_stroke: bool,
     line_width: f64,
+    font: Rc<Metrics>,
     font_size: f64,
+    char_spacing: f64,
+    word_spacing: f64,
+    /// Horizontal scaling, 1.0 for 100 %.
+    h_scale: f64,
+    rise: f64,
     leading: f64,
     invisible_text: bool,
 }
@@ -89,6 +264,10 @@ struct Painter<'d, 'a> {
     rev: usize,
     boxes: Vec<Rect>,
     ops: usize,
+    /// Fonts read so far, by object.
+    fonts: HashMap<super::ObjRef, Rc<Metrics>>,
+    /// Width entries fonts may still read (see [`Metrics::of`]).
+    width_budget: usize,
 }
 
 /// The boxes that `page` (as it stood at revision `rev`) paints.
@@ -98,6 +277,8 @@ pub fn painted(doc: &Document<'_>, page: &Dict, rev: usize) -> Vec<Rect> {
         rev,
         boxes: Vec::new(),
         ops: 0,
+        fonts: HashMap::new(),
+        width_budget: 200_000,
     };
     let resources = inherited(doc, page, b"Resources", rev)
         .and_then(|r| doc.dict(&r, rev).ok().flatten())
@@ -121,10 +302,16 @@ pub fn painted(doc: &Document<'_>, page: &Dict, rev: usize) -> Vec<Rect> {
     }
     let state = State {
         ctm: IDENTITY,
+        clip: None,
         white_fill: false,
         white_stroke: false,
         line_width: 1.0,
+        font: Rc::new(Metrics::Unknown),
         font_size: 12.0,
+        char_spacing: 0.0,
+        word_spacing: 0.0,
+        h_scale: 1.0,
+        rise: 0.0,
         leading: 0.0,
         invisible_text: false,
     };
@@ -150,6 +337,9 @@ impl Painter<'_, '_> {
         let mut stack: Vec<State> = Vec::new();
         let mut operands: Vec<Object> = Vec::new();
         let mut path: Option<Rect> = None;
+        // `W`/`W*` seen: the path clips once it is painted or ended.
+        let mut clipping = false;
+        let mut glyphs = Vec::new();
         let mut tm = IDENTITY;
         let mut tlm = IDENTITY;
         let mut lx = Lexer::new(content, 0);
@@ -208,34 +398,56 @@ impl Painter<'_, '_> {
                     &st.ctm,
                     &[(n(0), n(1)), (n(0) + n(2), n(1) + n(3))],
                 ),
-                b"f" | b"F" | b"f*" => {
-                    if let Some(r) = path.take() {
-                        if !st.white_fill {
-                            self.boxes.push(r);
+                b"W" | b"W*" => clipping = true,
+                b"f" | b"F" | b"f*" | b"S" | b"s" | b"B" | b"B*" | b"b" | b"b*" | b"n" => {
+                    let r = path.take();
+                    if let Some(r) = r {
+                        let shown = match tok {
+                            b"f" | b"F" | b"f*" => !st.white_fill,
+                            b"S" | b"s" => !st.white_stroke,
+                            b"n" => false,
+                            _ => !(st.white_fill && st.white_stroke),
+                        };
+                        if shown {
+                            let w = if matches!(tok, b"S" | b"s") {
+                                st.line_width / 2.0
+                            } else {
+                                0.0
+                            };
+                            self.push(&st, [r[0] - w, r[1] - w, r[2] + w, r[3] + w]);
                         }
                     }
-                }
-                b"S" | b"s" => {
-                    if let Some(r) = path.take() {
-                        if !st.white_stroke {
-                            let w = st.line_width / 2.0;
-                            self.boxes.push([r[0] - w, r[1] - w, r[2] + w, r[3] + w]);
-                        }
+                    if clipping {
+                        clipping = false;
+                        // An empty clipping path leaves nothing visible.
+                        let nothing = [
+                            f64::INFINITY,
+                            f64::INFINITY,
+                            f64::NEG_INFINITY,
+                            f64::NEG_INFINITY,
+                        ];
+                        let r = r.unwrap_or(nothing);
+                        st.clip = Some(
+                            st.clip
+                                .map_or(Some(r), |c| intersection(&c, &r))
+                                .unwrap_or(nothing),
+                        );
                     }
                 }
-                b"B" | b"B*" | b"b" | b"b*" => {
-                    if let Some(r) = path.take() {
-                        if !(st.white_fill && st.white_stroke) {
-                            self.boxes.push(r);
-                        }
-                    }
-                }
-                b"n" => path = None,
                 b"BT" => {
                     tm = IDENTITY;
                     tlm = IDENTITY;
                 }
-                b"Tf" => st.font_size = n(0).abs(),
+                b"Tf" => {
+                    st.font_size = n(0).abs();
+                    if let Some(Object::Name(name)) = operands.first() {
+                        st.font = self.font(resources, name);
+                    }
+                }
+                b"Tc" => st.char_spacing = n(0),
+                b"Tw" => st.word_spacing = n(0),
+                b"Tz" => st.h_scale = n(0) / 100.0,
+                b"Ts" => st.rise = n(0),
                 b"TL" => st.leading = n(0),
                 b"Tr" => st.invisible_text = n(0) as i64 == 3 || n(0) as i64 == 7,
                 b"Tm" if nums.len() == 6 => {
@@ -254,34 +466,57 @@ impl Painter<'_, '_> {
                     tm = tlm;
                 }
                 b"Tj" | b"'" | b"\"" | b"TJ" => {
+                    if tok == b"\"" {
+                        st.word_spacing = n(0);
+                        st.char_spacing = n(1);
+                    }
                     if tok != b"Tj" && tok != b"TJ" {
                         tlm = mul(&[1.0, 0.0, 0.0, 1.0, 0.0, -st.leading], &tlm);
                         tm = tlm;
                     }
-                    let glyphs: usize = operands
-                        .iter()
-                        .map(|o| match o {
-                            Object::Str(s) => s.len(),
-                            Object::Array(a) => a
-                                .iter()
-                                .map(|x| match x {
-                                    Object::Str(s) => s.len(),
-                                    _ => 0,
-                                })
-                                .sum(),
-                            _ => 0,
-                        })
-                        .sum();
-                    // A generous width: a full em for each byte shown.
-                    let width = glyphs as f64 * st.font_size;
-                    if !st.invisible_text && glyphs > 0 {
-                        let m = mul(&tm, &st.ctm);
-                        self.boxes.push(transform(
-                            &m,
-                            [0.0, -0.3 * st.font_size, width, st.font_size],
-                        ));
+                    // Along the line in text space: where each glyph's
+                    // box starts and ends, and where the next one goes.
+                    let (fs, th) = (st.font_size, st.h_scale);
+                    let mut x = 0.0f64;
+                    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+                    let mut show = |s: &[u8], x: &mut f64| {
+                        glyphs.clear();
+                        st.font.glyphs(s, &mut glyphs);
+                        for &(w, space) in &glyphs {
+                            let ink = w * fs * th;
+                            let advance = (w * fs
+                                + st.char_spacing
+                                + if space { st.word_spacing } else { 0.0 })
+                                * th;
+                            lo = lo.min(*x).min(*x + advance);
+                            hi = hi.max(*x + ink).max(*x + advance);
+                            *x += advance;
+                        }
+                    };
+                    for o in &operands {
+                        match o {
+                            Object::Str(s) => show(s, &mut x),
+                            Object::Array(a) => {
+                                for item in a {
+                                    match item {
+                                        Object::Str(s) => show(s, &mut x),
+                                        other => {
+                                            if let Some(v) = number(other) {
+                                                x -= v / 1000.0 * fs * th;
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
                     }
-                    tm = mul(&[1.0, 0.0, 0.0, 1.0, width, 0.0], &tm);
+                    if !st.invisible_text && lo < hi {
+                        let m = mul(&tm, &st.ctm);
+                        let r = transform(&m, [lo, -0.3 * fs + st.rise, hi, fs + st.rise]);
+                        self.push(&st, r);
+                    }
+                    tm = mul(&[1.0, 0.0, 0.0, 1.0, x, 0.0], &tm);
                 }
                 b"Do" => {
                     if let Some(Object::Name(name)) = operands.first() {
@@ -289,11 +524,13 @@ impl Painter<'_, '_> {
                     }
                 }
                 b"sh" => {
-                    self.boxes.push(transform(&st.ctm, [-1e6, -1e6, 1e6, 1e6]));
+                    let r = transform(&st.ctm, [-1e6, -1e6, 1e6, 1e6]);
+                    self.push(&st, r);
                 }
                 b"BI" => {
                     // An inline image: the unit square; its data is skipped.
-                    self.boxes.push(transform(&st.ctm, [0.0, 0.0, 1.0, 1.0]));
+                    let r = transform(&st.ctm, [0.0, 0.0, 1.0, 1.0]);
+                    self.push(&st, r);
                     match super::object::find(&content[lx.pos..], b"EI") {
                         Some(p) => lx.pos += p + 2,
                         None => return,
@@ -303,6 +540,48 @@ impl Painter<'_, '_> {
             }
             operands.clear();
         }
+    }
+
+    /// Records `r` as painted, as far as the clip in `st` shows it.
+    fn push(&mut self, st: &State, r: Rect) {
+        match &st.clip {
+            None => self.boxes.push(r),
+            Some(c) => {
+                if let Some(r) = intersection(&r, c) {
+                    self.boxes.push(r);
+                }
+            }
+        }
+    }
+
+    /// The metrics of font `name` in `resources`.
+    fn font(&mut self, resources: &Dict, name: &[u8]) -> Rc<Metrics> {
+        let doc = self.doc;
+        let Some(entry) = resources
+            .get(b"Font")
+            .and_then(|f| doc.dict(f, self.rev).ok().flatten())
+            .and_then(|d| d.get(name).cloned())
+        else {
+            return Rc::new(Metrics::Unknown);
+        };
+        // A font written in place (not an object) is rare; it is read as
+        // Unknown rather than again at each use.
+        let Object::Ref(r) = entry else {
+            return Rc::new(Metrics::Unknown);
+        };
+        if let Some(m) = self.fonts.get(&r) {
+            return Rc::clone(m);
+        }
+        let metrics = Rc::new(
+            doc.dict(&entry, self.rev)
+                .ok()
+                .flatten()
+                .map_or(Metrics::Unknown, |d| {
+                    Metrics::of(doc, &d, self.rev, &mut self.width_budget)
+                }),
+        );
+        self.fonts.insert(r, Rc::clone(&metrics));
+        metrics
     }
 
     fn xobject(&mut self, name: &[u8], resources: &Dict, st: &State, depth: usize) {
@@ -316,7 +595,7 @@ impl Painter<'_, '_> {
             return;
         };
         match x.dict.name(b"Subtype") {
-            Some(b"Image") => self.boxes.push(transform(&st.ctm, [0.0, 0.0, 1.0, 1.0])),
+            Some(b"Image") => self.push(st, transform(&st.ctm, [0.0, 0.0, 1.0, 1.0])),
             Some(b"Form") if depth < MAX_FORMS => {
                 let m = x
                     .dict
@@ -335,6 +614,22 @@ impl Painter<'_, '_> {
                 };
                 let mut inner = st.clone();
                 inner.ctm = mul(&m, &st.ctm);
+                // A form shows nothing outside its bounding box.
+                if let Some(bbox) = x.dict.get(b"BBox").and_then(rect_of) {
+                    let b = transform(&inner.ctm, bbox);
+                    let nothing = [
+                        f64::INFINITY,
+                        f64::INFINITY,
+                        f64::NEG_INFINITY,
+                        f64::NEG_INFINITY,
+                    ];
+                    inner.clip = Some(
+                        inner
+                            .clip
+                            .map_or(Some(b), |c| intersection(&c, &b))
+                            .unwrap_or(nothing),
+                    );
+                }
                 self.run(&data, &inner_res, inner, depth + 1);
             }
             _ => {}

@@ -31,24 +31,36 @@ impl Prepared {
     /// A one-page document signed with `sub_filter`, room for `room`
     /// bytes of signature.
     fn new(sub_filter: &str, room: usize) -> Prepared {
-        Prepared::build(sub_filter, room, None, None, false)
+        Prepared::build(sub_filter, room, None, None, false, None)
+    }
+
+    /// The same document showing `content` (its font F1 written `font`).
+    fn with_page(content: &str, font: &str) -> Prepared {
+        Prepared::build(
+            "ETSI.CAdES.detached",
+            8192,
+            None,
+            None,
+            false,
+            Some((content, font)),
+        )
     }
 
     /// A certification signature with DocMDP permission `p`.
     fn certifying(p: i64) -> Prepared {
-        Prepared::build("ETSI.CAdES.detached", 8192, None, Some(p), false)
+        Prepared::build("ETSI.CAdES.detached", 8192, None, Some(p), false, None)
     }
 
     /// A text field "Nom", and a signature that locks every field
     /// (FieldMDP /Action /All).
     fn locking_fields() -> Prepared {
-        Prepared::build("ETSI.CAdES.detached", 8192, Some(0), None, true)
+        Prepared::build("ETSI.CAdES.detached", 8192, Some(0), None, true, None)
     }
 
     /// The same document with an empty text field "Nom" (object 8) whose
     /// /Ff is `ff` (1: read-only).
     fn with_text_field(sub_filter: &str, ff: i64) -> Prepared {
-        Prepared::build(sub_filter, 8192, Some(ff), None, false)
+        Prepared::build(sub_filter, 8192, Some(ff), None, false, None)
     }
 
     fn build(
@@ -57,6 +69,7 @@ impl Prepared {
         text_field: Option<i64>,
         certify: Option<i64>,
         field_mdp: bool,
+        page: Option<(&str, &str)>,
     ) -> Prepared {
         let perms = if certify.is_some() {
             "/Perms<</DocMDP 5 0 R>>"
@@ -116,12 +129,15 @@ impl Prepared {
         sig.extend_from_slice(b">>>");
         let sig_at = out.len() + "5 0 obj\n".len();
         obj(&mut out, &sig);
-        let text = b"BT /F1 14 Tf 72 760 Td (Releve de notes - Elsewhere University) Tj ET";
+        let (text, font) = page.unwrap_or((
+            "BT /F1 14 Tf 72 760 Td (Releve de notes - Elsewhere University) Tj ET",
+            "<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
+        ));
         let mut stream = format!("<</Length {}>>\nstream\n", text.len()).into_bytes();
-        stream.extend_from_slice(text);
+        stream.extend_from_slice(text.as_bytes());
         stream.extend_from_slice(b"\nendstream");
         obj(&mut out, &stream);
-        obj(&mut out, b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>");
+        obj(&mut out, font.as_bytes());
         if let Some(ff) = text_field {
             obj(
                 &mut out,
@@ -620,6 +636,36 @@ impl Foreign {
         let p = Prepared::new(sub_filter, 8192);
         let content = p.signed_bytes();
         let cms = self.cms(&content, signers, extra);
+        p.fill(&cms)
+    }
+}
+
+/// A page whose only paint, a blue fill of the whole page, is clipped to
+/// [72 600 172 650]; and the title line.
+const CLIPPED_FILL: &str = "q 72 600 100 50 re W n 0 0 1 rg 0 0 595 842 re f Q \
+     BT /F1 14 Tf 72 760 Td (Releve de notes - Elsewhere University) Tj ET";
+/// The title line alone.
+const TITLE: &str = "BT /F1 14 Tf 72 760 Td (Releve de notes - Elsewhere University) Tj ET";
+const HELVETICA: &str = "<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>";
+/// A later signature's appearance: a blue box with words.
+const APPEARANCE: &[u8] =
+    b"0 0 1 rg 0 0 160 30 re f 1 g BT /Helv 10 Tf 4 10 Td (Signed: Registrar) Tj ET";
+
+/// A TrueType font whose every glyph is half an em wide: the title is
+/// then 273 points long, to x = 345.
+fn narrow_font() -> String {
+    format!(
+        "<</Type/Font/Subtype/TrueType/BaseFont/Narrow/FirstChar 32/LastChar 126/Widths[{}]>>",
+        vec!["500"; 95].join(" ")
+    )
+}
+
+impl Foreign {
+    /// A document showing `content` (font F1 written `font`), signed by
+    /// OpenSSL.
+    fn signed_page(&self, content: &str, font: &str) -> Vec<u8> {
+        let p = Prepared::with_page(content, font);
+        let cms = self.cms(&p.signed_bytes(), &["p256"], &[]);
         p.fill(&cms)
     }
 }
@@ -1201,6 +1247,81 @@ fn rows() -> Vec<Row> {
                     "rsa2048",
                     Some([72, 100, 272, 150]),
                     b"0 0 1 rg 0 0 200 50 re f 1 g BT /Helv 10 Tf 4 20 Td (Signed: Registrar) Tj ET",
+                    true,
+                )
+            },
+            expect: (TotalPassed, None),
+        },
+        Row {
+            name: "signed again, visibly, away from what a clipping path leaves of a fill",
+            make: |f| {
+                let once = f.signed_page(CLIPPED_FILL, HELVETICA);
+                f.sign_again(
+                    &once,
+                    "rsa2048",
+                    Some([300, 300, 500, 350]),
+                    APPEARANCE,
+                    true,
+                )
+            },
+            expect: (TotalPassed, None),
+        },
+        Row {
+            name: "signed again, visibly, over what a clipping path leaves of a fill",
+            make: |f| {
+                let once = f.signed_page(CLIPPED_FILL, HELVETICA);
+                f.sign_again(
+                    &once,
+                    "rsa2048",
+                    Some([100, 610, 300, 640]),
+                    APPEARANCE,
+                    true,
+                )
+            },
+            expect: (TotalFailed, Some(HashFailure)),
+        },
+        Row {
+            name: "signed again, visibly, beside text as wide as its font's /Widths",
+            make: |f| {
+                let once = f.signed_page(TITLE, &narrow_font());
+                f.sign_again(
+                    &once,
+                    "rsa2048",
+                    Some([400, 752, 560, 782]),
+                    APPEARANCE,
+                    true,
+                )
+            },
+            expect: (TotalPassed, None),
+        },
+        Row {
+            name: "signed again, visibly, over the end of text as wide as its /Widths",
+            make: |f| {
+                let once = f.signed_page(TITLE, &narrow_font());
+                f.sign_again(
+                    &once,
+                    "rsa2048",
+                    Some([300, 752, 460, 782]),
+                    APPEARANCE,
+                    true,
+                )
+            },
+            expect: (TotalFailed, Some(HashFailure)),
+        },
+        Row {
+            name: "signed again, visibly, beside two-byte text as wide as its CID font's /W",
+            make: |f| {
+                let once = f.signed_page(
+                    "BT /F1 14 Tf 72 760 Td <0001000200030004> Tj ET",
+                    "<</Type/Font/Subtype/Type0/BaseFont/Demo/Encoding/Identity-H\
+                     /DescendantFonts[<</Type/Font/Subtype/CIDFontType2/BaseFont/Demo/DW 500\
+                     /W[1[600 600]]>>]>>",
+                );
+                f.sign_again(
+                    &once,
+                    "rsa2048",
+                    Some([150, 752, 300, 782]),
+                    APPEARANCE,
                     true,
                 )
             },
