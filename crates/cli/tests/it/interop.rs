@@ -223,7 +223,8 @@ fn coffre_accepts_pyhanko_signatures() {
 
     // Later revisions DocMDP allows, as pyHanko writes them: a second,
     // visible signature over an empty strip (also after a certification),
-    // and pyHanko's own /DSS. A second signature over the text is caught.
+    // pyHanko's own /DSS, and a form field filled after a certification.
+    // A second signature over the text is caught.
     let second_root = signed.join("rsa-root-2.pem");
     for (name, allowed) in [
         (
@@ -235,6 +236,7 @@ fn coffre_accepts_pyhanko_signatures() {
             "signed again, visibly, on page 1",
         ),
         ("ltv.pdf", "validation data (/DSS) added"),
+        ("form-filled.pdf", "field Nom filled"),
     ] {
         let (code, report) = verify_json(&[root.clone(), second_root.clone()], &signed.join(name));
         let listed = report["signatures"][0]["changes"]

@@ -21,6 +21,9 @@ DIR is a directory written by `coffre pki init`. Writes into OUT:
                       signature's box over the transcript's text
     ltv.pdf           PAdES B-LT: pyHanko's own /DSS (certificates and CRLs
                       in indirect arrays) added after the signature
+    form-filled.pdf   a text field "Nom" added to the input, the file then
+                      certified (form filling allowed) and the field filled
+                      in an incremental update by pyHanko's writer
 
 and prints one line per file: `wrote NAME`. No network is used: the
 time-stamp comes from pyHanko's in-process DummyTimeStamper, taught ECDSA
@@ -138,6 +141,18 @@ def main() -> int:
              sig_field_name="Signature2", on_page=0, box=(60, 500, 540, 780),
          ))
 
+    # A form filled after certification, as a form filler writes it:
+    # value and appearance of the field, in place.
+    sign(out / "with-field-certified.pdf", with_text_field(pdf), ecdsa,
+         signers.PdfSignatureMetadata(
+             field_name="Signature1", subfilter=pades, md_algorithm="sha256",
+             certify=True, docmdp_permissions=fields.MDPPerm.FILL_FORMS,
+         ))
+    (out / "form-filled.pdf").write_bytes(
+        fill_text_field((out / "with-field-certified.pdf").read_bytes(), "Nom", "Roux")
+    )
+    print("wrote form-filled.pdf")
+
     # B-LT by pyHanko: validation data in its own /DSS.
     from pyhanko_certvalidator import ValidationContext
     from asn1crypto import crl as asn1_crl
@@ -153,6 +168,79 @@ def main() -> int:
         embed_validation_info=True, validation_context=context,
     ), timestamper=timestamper)
     return 0
+
+
+def with_text_field(pdf: bytes) -> bytes:
+    """`pdf` with an empty text field "Nom" in the empty strip at the foot
+    of page 1, as a form designer adds one."""
+    from pyhanko.pdf_utils import generic
+    w = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    page_ref, _ = w.find_page_for_modification(0)
+    font = w.add_object(generic.DictionaryObject({
+        generic.NameObject("/Type"): generic.NameObject("/Font"),
+        generic.NameObject("/Subtype"): generic.NameObject("/Type1"),
+        generic.NameObject("/BaseFont"): generic.NameObject("/Helvetica"),
+    }))
+    field = w.add_object(generic.DictionaryObject({
+        generic.NameObject("/FT"): generic.NameObject("/Tx"),
+        generic.NameObject("/T"): generic.TextStringObject("Nom"),
+        generic.NameObject("/Type"): generic.NameObject("/Annot"),
+        generic.NameObject("/Subtype"): generic.NameObject("/Widget"),
+        generic.NameObject("/Rect"): generic.ArrayObject(
+            [generic.NumberObject(n) for n in (380, 4, 580, 24)]),
+        generic.NameObject("/F"): generic.NumberObject(4),
+        generic.NameObject("/P"): page_ref,
+        generic.NameObject("/DA"): generic.TextStringObject("/Helv 10 Tf 0 g"),
+    }))
+    page = page_ref.get_object()
+    annots = page.get("/Annots", generic.ArrayObject())
+    annots.append(field)
+    page[generic.NameObject("/Annots")] = annots
+    w.mark_update(page_ref)
+    w.root[generic.NameObject("/AcroForm")] = generic.DictionaryObject({
+        generic.NameObject("/Fields"): generic.ArrayObject([field]),
+        generic.NameObject("/DA"): generic.TextStringObject("/Helv 0 Tf 0 g"),
+        generic.NameObject("/DR"): generic.DictionaryObject({
+            generic.NameObject("/Font"): generic.DictionaryObject({
+                generic.NameObject("/Helv"): font,
+            }),
+        }),
+    })
+    w.update_root()
+    buf = io.BytesIO()
+    w.write(buf)
+    return buf.getvalue()
+
+
+def fill_text_field(pdf: bytes, name: str, value: str) -> bytes:
+    """`pdf` with its text field `name` given `value` and an appearance
+    showing it, in an incremental update."""
+    from pyhanko.pdf_utils import generic
+    w = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    form = w.root["/AcroForm"]
+    ref = next(r for r in form.raw_get("/Fields")
+               if r.get_object().get("/T") == name)
+    field = ref.get_object()
+    helv = form["/DR"]["/Font"].raw_get("/Helv")
+    appearance = generic.StreamObject({
+        generic.NameObject("/Type"): generic.NameObject("/XObject"),
+        generic.NameObject("/Subtype"): generic.NameObject("/Form"),
+        generic.NameObject("/BBox"): generic.ArrayObject(
+            [generic.NumberObject(n) for n in (0, 0, 200, 20)]),
+        generic.NameObject("/Resources"): generic.DictionaryObject({
+            generic.NameObject("/Font"): generic.DictionaryObject({
+                generic.NameObject("/Helv"): helv,
+            }),
+        }),
+    }, stream_data=f"/Tx BMC BT /Helv 10 Tf 2 6 Td ({value}) Tj ET EMC".encode())
+    field[generic.NameObject("/V")] = generic.TextStringObject(value)
+    field[generic.NameObject("/AP")] = generic.DictionaryObject({
+        generic.NameObject("/N"): w.add_object(appearance),
+    })
+    w.mark_update(ref)
+    buf = io.BytesIO()
+    w.write(buf)
+    return buf.getvalue()
 
 
 def _der(path: pathlib.Path) -> bytes:
