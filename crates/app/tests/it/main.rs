@@ -280,12 +280,10 @@ async fn finalise_sign_in_list_and_validate_offline() {
         .ends_with("@example.org"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tampered_document_says_so_first() {
-    let demo = demo().await;
-    let dir = TempDir::new().unwrap();
-    let app = app(dir.path(), &demo.url);
-    finalised(&demo, &app, 1, "lucas@example.org").await;
+/// Student `who`'s safe finalised with `email`: the first document's id
+/// and the file the server keeps its bytes in.
+async fn first_document(demo: &Demo, app: &App, who: usize, email: &str) -> (String, PathBuf) {
+    finalised(demo, app, who, email).await;
     let page = app
         .documents(&ListArgs {
             page: 1,
@@ -294,20 +292,31 @@ async fn a_tampered_document_says_so_first() {
         })
         .await
         .unwrap();
-    // The blob changed under the server (a disk fault, an attacker with
-    // access to the store): the app's own check catches it.
-    let doc = &page.documents[0];
+    let id = page.documents[0].id.clone();
     let sha: String = sqlx::query_scalar("SELECT sha256 FROM documents WHERE id = $1")
-        .bind(&doc.id)
+        .bind(&id)
         .fetch_one(&demo.state.db.pool)
         .await
         .unwrap();
-    let path = demo.data.join("blobs/sha256").join(&sha[..2]).join(&sha);
+    (
+        id,
+        demo.data.join("blobs/sha256").join(&sha[..2]).join(&sha),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_document_says_so_first() {
+    let demo = demo().await;
+    let dir = TempDir::new().unwrap();
+    let app = app(dir.path(), &demo.url);
+    // The blob changed under the server (a disk fault, an attacker with
+    // access to the store): the app's own check catches it.
+    let (id, path) = first_document(&demo, &app, 1, "lucas@example.org").await;
     let mut bytes = std::fs::read(&path).unwrap();
     let at = bytes.len() / 3;
     bytes[at] ^= 0x01;
     std::fs::write(&path, &bytes).unwrap();
-    let view = app.open_document(&doc.id, coffre_app::now()).await.unwrap();
+    let view = app.open_document(&id, coffre_app::now()).await.unwrap();
     assert_eq!(view.seal.verdict, Verdict::Failed, "{:?}", view.seal);
     assert_eq!(view.seal.reason.as_deref(), Some("HASH_FAILURE"));
     assert!(view.seal.changed_after_sealing);
@@ -321,22 +330,7 @@ async fn a_damaged_copy_is_repaired_and_says_so() {
     let demo = demo().await;
     let dir = TempDir::new().unwrap();
     let app = app(dir.path(), &demo.url);
-    finalised(&demo, &app, 2, "ines@example.org").await;
-    let page = app
-        .documents(&ListArgs {
-            page: 1,
-            per_page: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let doc = &page.documents[0];
-    let sha: String = sqlx::query_scalar("SELECT sha256 FROM documents WHERE id = $1")
-        .bind(&doc.id)
-        .fetch_one(&demo.state.db.pool)
-        .await
-        .unwrap();
-    let path = demo.data.join("blobs/sha256").join(&sha[..2]).join(&sha);
+    let (id, path) = first_document(&demo, &app, 2, "ines@example.org").await;
     let mut bytes = std::fs::read(&path).unwrap();
     let at = bytes
         .windows(10)
@@ -354,7 +348,7 @@ async fn a_damaged_copy_is_repaired_and_says_so() {
     let wrong = format!("{:0len$}", offset - 3);
     bytes[at..at + len].copy_from_slice(wrong.as_bytes());
     std::fs::write(&path, &bytes).unwrap();
-    let view = app.open_document(&doc.id, coffre_app::now()).await.unwrap();
+    let view = app.open_document(&id, coffre_app::now()).await.unwrap();
     assert_eq!(view.seal.verdict, Verdict::Passed, "{:?}", view.seal);
     assert!(
         view.seal.details[0].starts_with("the file was damaged and repaired"),

@@ -300,7 +300,8 @@ impl Foreign {
                 "keyUsage=critical,keyCertSign,cRLSign",
             ],
         );
-        for (name, keygen) in SIGNERS {
+        // A key and a certificate for `name`, issued by `ca` with `digest`.
+        let issue = |name: &str, keygen: &[&str], ca: &str, digest: &str| {
             let key = format!("{name}.key");
             let mut args = vec!["genpkey"];
             args.extend_from_slice(keygen);
@@ -317,12 +318,13 @@ impl Foreign {
                 &[
                     "x509",
                     "-req",
+                    digest,
                     "-in",
                     &csr,
                     "-CA",
-                    "ca.pem",
+                    &format!("{ca}.pem"),
                     "-CAkey",
-                    "ca.key",
+                    &format!("{ca}.key"),
                     "-CAcreateserial",
                     "-days",
                     "365",
@@ -334,6 +336,9 @@ impl Foreign {
                     &format!("{name}.pem"),
                 ],
             );
+        };
+        for (name, keygen) in SIGNERS {
+            issue(name, keygen, "ca", "-sha256");
         }
         run(
             d,
@@ -366,53 +371,11 @@ impl Foreign {
                 "keyUsage=critical,keyCertSign,cRLSign",
             ],
         );
-        run(
-            d,
-            &[
-                "genpkey",
-                "-algorithm",
-                "EC",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-out",
-                "sha1cert.key",
-            ],
-        );
-        run(
-            d,
-            &[
-                "req",
-                "-new",
-                "-key",
-                "sha1cert.key",
-                "-subj",
-                "/CN=Signer sha1cert/O=Elsewhere University",
-                "-out",
-                "sha1cert.csr",
-            ],
-        );
-        run(
-            d,
-            &[
-                "x509",
-                "-req",
-                "-sha1",
-                "-in",
-                "sha1cert.csr",
-                "-CA",
-                "oldca.pem",
-                "-CAkey",
-                "oldca.key",
-                "-CAcreateserial",
-                "-days",
-                "365",
-                "-extfile",
-                "ca.cnf",
-                "-extensions",
-                "leaf",
-                "-out",
-                "sha1cert.pem",
-            ],
+        issue(
+            "sha1cert",
+            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            "oldca",
+            "-sha1",
         );
         let first = |file: &str| {
             Certificate::from_pem_chain(&std::fs::read_to_string(d.join(file)).unwrap())
@@ -667,6 +630,12 @@ impl Foreign {
         let p = Prepared::with_page(content, font);
         let cms = self.cms(&p.signed_bytes(), &["p256"], &[]);
         p.fill(&cms)
+    }
+
+    /// That document signed again, visibly, at `rect`.
+    fn signed_again_over(&self, content: &str, font: &str, rect: [i64; 4]) -> Vec<u8> {
+        let once = self.signed_page(content, font);
+        self.sign_again(&once, "rsa2048", Some(rect), APPEARANCE, true)
     }
 }
 
@@ -1254,75 +1223,33 @@ fn rows() -> Vec<Row> {
         },
         Row {
             name: "signed again, visibly, away from what a clipping path leaves of a fill",
-            make: |f| {
-                let once = f.signed_page(CLIPPED_FILL, HELVETICA);
-                f.sign_again(
-                    &once,
-                    "rsa2048",
-                    Some([300, 300, 500, 350]),
-                    APPEARANCE,
-                    true,
-                )
-            },
+            make: |f| f.signed_again_over(CLIPPED_FILL, HELVETICA, [300, 300, 500, 350]),
             expect: (TotalPassed, None),
         },
         Row {
             name: "signed again, visibly, over what a clipping path leaves of a fill",
-            make: |f| {
-                let once = f.signed_page(CLIPPED_FILL, HELVETICA);
-                f.sign_again(
-                    &once,
-                    "rsa2048",
-                    Some([100, 610, 300, 640]),
-                    APPEARANCE,
-                    true,
-                )
-            },
+            make: |f| f.signed_again_over(CLIPPED_FILL, HELVETICA, [100, 610, 300, 640]),
             expect: (TotalFailed, Some(HashFailure)),
         },
         Row {
             name: "signed again, visibly, beside text as wide as its font's /Widths",
-            make: |f| {
-                let once = f.signed_page(TITLE, &narrow_font());
-                f.sign_again(
-                    &once,
-                    "rsa2048",
-                    Some([400, 752, 560, 782]),
-                    APPEARANCE,
-                    true,
-                )
-            },
+            make: |f| f.signed_again_over(TITLE, &narrow_font(), [400, 752, 560, 782]),
             expect: (TotalPassed, None),
         },
         Row {
             name: "signed again, visibly, over the end of text as wide as its /Widths",
-            make: |f| {
-                let once = f.signed_page(TITLE, &narrow_font());
-                f.sign_again(
-                    &once,
-                    "rsa2048",
-                    Some([300, 752, 460, 782]),
-                    APPEARANCE,
-                    true,
-                )
-            },
+            make: |f| f.signed_again_over(TITLE, &narrow_font(), [300, 752, 460, 782]),
             expect: (TotalFailed, Some(HashFailure)),
         },
         Row {
             name: "signed again, visibly, beside two-byte text as wide as its CID font's /W",
             make: |f| {
-                let once = f.signed_page(
+                f.signed_again_over(
                     "BT /F1 14 Tf 72 760 Td <0001000200030004> Tj ET",
                     "<</Type/Font/Subtype/Type0/BaseFont/Demo/Encoding/Identity-H\
                      /DescendantFonts[<</Type/Font/Subtype/CIDFontType2/BaseFont/Demo/DW 500\
                      /W[1[600 600]]>>]>>",
-                );
-                f.sign_again(
-                    &once,
-                    "rsa2048",
-                    Some([150, 752, 300, 782]),
-                    APPEARANCE,
-                    true,
+                    [150, 752, 300, 782],
                 )
             },
             expect: (TotalPassed, None),
@@ -1485,15 +1412,7 @@ fn a_sunset_algorithm_passes_with_proof_of_time() {
     }
     let f = Foreign::new();
     let t0 = now();
-    let tsa_pki =
-        coffre_seal::pki::DemoPki::generate("Horodatage Démo", UnixTime(t0.0 - DAY)).unwrap();
-    let mut cfg = f.config();
-    cfg.anchors.push(tsa_pki.root.clone());
-    cfg.policy.rules.push(Rule {
-        what: "RSA keys under 3,000 bits",
-        applies: Applies::RsaUnder(3000),
-        until: Some(UnixTime(t0.0 - HOUR)),
-    });
+    let (tsa_pki, cfg) = with_test_tsa(&f, Some(UnixTime(t0.0 - HOUR)));
     let p = Prepared::new("ETSI.CAdES.detached", 8192);
     let cms = f.cms(&p.signed_bytes(), &["rsa2048"], &["-cades"]);
     let stamp = time_stamp_attribute(&tsa_pki, UnixTime(t0.0 - 2 * HOUR), &signature_value(&cms));
@@ -1553,6 +1472,27 @@ fn signature_value(cms: &[u8]) -> Vec<u8> {
     si.iter().find(|(t, _)| *t == 0x04).unwrap().1.to_vec()
 }
 
+/// A time-stamping authority of our own beside the foreign PKI (made a
+/// day ago) and a config trusting both; with `rsa_until`, a policy that
+/// ends RSA keys under 3,000 bits then.
+fn with_test_tsa(
+    f: &Foreign,
+    rsa_until: Option<UnixTime>,
+) -> (coffre_seal::pki::DemoPki, ValidationConfig) {
+    let tsa_pki =
+        coffre_seal::pki::DemoPki::generate("Horodatage Démo", UnixTime(now().0 - DAY)).unwrap();
+    let mut cfg = f.config();
+    cfg.anchors.push(tsa_pki.root.clone());
+    if let Some(until) = rsa_until {
+        cfg.policy.rules.push(Rule {
+            what: "RSA keys under 3,000 bits",
+            applies: Applies::RsaUnder(3000),
+            until: Some(until),
+        });
+    }
+    (tsa_pki, cfg)
+}
+
 /// A signature time-stamp attribute holding a token from `pki`'s TSA,
 /// made at `at` over `imprint_of`.
 fn time_stamp_attribute(
@@ -1577,10 +1517,7 @@ fn a_repeated_signature_time_stamp_is_each_checked() {
     }
     let f = Foreign::new();
     let t0 = now();
-    let tsa_pki =
-        coffre_seal::pki::DemoPki::generate("Horodatage Démo", UnixTime(t0.0 - DAY)).unwrap();
-    let mut cfg = f.config();
-    cfg.anchors.push(tsa_pki.root.clone());
+    let (tsa_pki, cfg) = with_test_tsa(&f, None);
     let (earlier, later) = (UnixTime(t0.0 - 2 * HOUR), UnixTime(t0.0 - HOUR));
     let signed = |extra: &dyn Fn(&[u8]) -> Vec<Vec<u8>>| {
         let p = Prepared::new("ETSI.CAdES.detached", 8192);
@@ -1639,15 +1576,7 @@ fn a_later_document_time_stamp_is_proof_of_existence() {
     }
     let f = Foreign::new();
     let t0 = now();
-    let tsa_pki =
-        coffre_seal::pki::DemoPki::generate("Horodatage Démo", UnixTime(t0.0 - DAY)).unwrap();
-    let mut cfg = f.config();
-    cfg.anchors.push(tsa_pki.root.clone());
-    cfg.policy.rules.push(Rule {
-        what: "RSA keys under 3,000 bits",
-        applies: Applies::RsaUnder(3000),
-        until: Some(UnixTime(t0.0 - HOUR)),
-    });
+    let (tsa_pki, cfg) = with_test_tsa(&f, Some(UnixTime(t0.0 - HOUR)));
     let signed = f.signed("ETSI.CAdES.detached", &["rsa2048"], &["-cades"]);
     let tsa_pki = &tsa_pki;
     let stamp_at = |at: UnixTime| {
