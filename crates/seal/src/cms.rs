@@ -389,19 +389,28 @@ fn parse_der(der_bytes: &[u8], cache: &CertCache) -> Result<Option<Parsed>, &'st
         .map_err(|_| "malformed SignerInfo")?;
     let mut attributes = Vec::with_capacity(signers.len());
     for si in &signers {
-        let decode = |set: &Option<RawSet>| {
+        // A signed attribute's value is opaque to its decoding, so BER
+        // deep inside one would go unseen: each signed attribute (small) is
+        // walked. An unsigned one is a time-stamp token, parsed (and
+        // converted) on its own.
+        let decode = |set: &Option<RawSet>, signed: bool| {
             let mut out = Vec::new();
             for raw in set.iter().flat_map(|set| &set.0) {
+                if signed && !crate::ber::is_der(raw) {
+                    return None;
+                }
                 match Attribute::from_der(raw) {
                     Ok(a) => out.push(Some(a)),
-                    Err(_) if !crate::ber::is_der(raw) => return None,
+                    Err(_) if !signed && !crate::ber::is_der(raw) => return None,
                     Err(_) => out.push(None),
                 }
             }
             Some(out)
         };
-        let (Some(signed), Some(unsigned)) = (decode(&si.signed_attrs), decode(&si.unsigned_attrs))
-        else {
+        let (Some(signed), Some(unsigned)) = (
+            decode(&si.signed_attrs, true),
+            decode(&si.unsigned_attrs, false),
+        ) else {
             return Ok(None);
         };
         attributes.push(Attributes { signed, unsigned });

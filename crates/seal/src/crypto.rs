@@ -121,6 +121,17 @@ pub enum DigestAlg {
 }
 
 impl DigestAlg {
+    /// Security strength in bits (collision resistance): the lower of two
+    /// digests is the weaker.
+    pub(crate) fn strength(self) -> u32 {
+        match self {
+            DigestAlg::Sha1 => 63,
+            DigestAlg::Sha256 => 128,
+            DigestAlg::Sha384 => 192,
+            DigestAlg::Sha512 | DigestAlg::Shake256 => 256,
+        }
+    }
+
     pub fn from_oid(o: &ObjectIdentifier) -> Option<DigestAlg> {
         Some(match *o {
             oid::SHA1 => DigestAlg::Sha1,

@@ -248,11 +248,20 @@ pub(crate) fn check_token(
     let imprint_alg = DigestAlg::from_oid(&info.message_imprint.hash_algorithm.oid)
         .ok_or("unsupported time-stamp imprint algorithm")?;
     let imprint_ok = digest(imprint_alg) == info.message_imprint.hashed_message.as_bytes();
-    let checked = parsed
+    let mut checked = parsed
         .check(&[&content])
         .into_iter()
         .next()
         .ok_or("time-stamp token without a signer")?;
+    // The policy judges the weaker of the token's own digest and the one
+    // it stamps with.
+    checked.algorithms = checked.algorithms.map(|(digest, key)| {
+        let weaker = match digest {
+            Some(d) if d.strength() <= imprint_alg.strength() => d,
+            _ => imprint_alg,
+        };
+        (Some(weaker), key)
+    });
     Ok(Stamp {
         gen_time: info.gen_time,
         imprint_ok,

@@ -393,20 +393,21 @@ pub fn validate(pdf: &[u8], cfg: &ValidationConfig) -> Result<Report, Error> {
     let ranges: Vec<Option<(usize, usize)>> = fields.iter().map(byte_range).collect();
     let mut order: Vec<usize> = (0..fields.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(ranges[i].map_or(0, |(_, end)| end)));
+    // (where a valid document time-stamp's first signed part ends, its time)
     let mut proofs: Vec<(usize, UnixTime)> = Vec::new();
     let mut reports: Vec<Option<SignatureReport>> = fields.iter().map(|_| None).collect();
     for i in order {
         let archive = ranges[i].and_then(|(_, end)| {
             proofs
                 .iter()
-                .filter(|(covered, _)| end <= *covered)
+                .filter(|(first_part_end, _)| end <= *first_part_end)
                 .map(|(_, t)| *t)
                 .min()
         });
         let r = validate_one(&doc, &fields[i], cfg, &dss, archive);
         if r.kind == SignatureKind::DocumentTimestamp && r.indication == Indication::TotalPassed {
-            if let (Some((covered, _)), Some(ts)) = (ranges[i], &r.timestamp) {
-                proofs.push((covered, ts.time));
+            if let (Some((first_part_end, _)), Some(ts)) = (ranges[i], &r.timestamp) {
+                proofs.push((first_part_end, ts.time));
             }
         }
         reports[i] = Some(r);
@@ -869,11 +870,22 @@ fn signature_timestamp(
                 let refused = path
                     .as_ref()
                     .and_then(|p| refused_at(&judged(stamp.checked.algorithms, &p.chain), at, cfg));
+                // A revoked authority proves nothing, unless a later proof
+                // shows the token existed before the revocation.
+                let revoked = path
+                    .as_ref()
+                    .and_then(|p| p.revoked_at)
+                    .is_some_and(|r| archive.is_none_or(|a| a >= r) || stamp.gen_time >= r);
                 if !intact {
                     notes
                         .push("the signature time-stamp is broken or stamps something else".into());
                 } else if path.is_none() {
                     notes.push("the signature time-stamp's authority is not trusted".into());
+                } else if revoked {
+                    notes.push(
+                        "the signature time-stamp proves nothing: its authority's certificate is revoked"
+                            .into(),
+                    );
                 } else if let Some(rule) = &refused {
                     notes.push(format!(
                         "the signature time-stamp proves nothing: algorithm policy — {rule}"
@@ -881,7 +893,7 @@ fn signature_timestamp(
                 }
                 let found = Timestamp {
                     time: stamp.gen_time,
-                    valid: intact && path.is_some() && refused.is_none(),
+                    valid: intact && path.is_some() && !revoked && refused.is_none(),
                     tsa: stamp.checked.signer.as_ref().map(Certificate::subject),
                 };
                 // The earliest valid proof wins; an invalid one is shown

@@ -74,9 +74,44 @@ fn intersection(a: &Rect, b: &Rect) -> Option<Rect> {
     (r[0] <= r[2] && r[1] <= r[3]).then_some(r)
 }
 
+/// What no clip leaves visible.
+const NOTHING: Rect = [
+    f64::INFINITY,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    f64::NEG_INFINITY,
+];
+
+/// `clip` narrowed to `r`; a clip that overflowed (NaN) narrows nothing.
+fn narrowed(clip: Option<Rect>, r: Rect) -> Option<Rect> {
+    if r.iter().any(|v| v.is_nan()) {
+        return clip;
+    }
+    Some(
+        clip.map_or(Some(r), |c| intersection(&c, &r))
+            .unwrap_or(NOTHING),
+    )
+}
+
+/// Where a glyph's ink may lie around its origin, in ems, when the font
+/// says nothing narrower: a full em wide, from below the baseline to an
+/// em above it.
+const DEFAULT_INK: Rect = [0.0, -0.3, 1.0, 1.0];
+
+/// What this reader knows of a font: how far each glyph advances, where
+/// its ink may lie, and which way its text runs.
+#[derive(Debug)]
+struct Metrics {
+    widths: Widths,
+    /// In ems around each glyph's origin: /FontBBox, never narrower than
+    /// [`DEFAULT_INK`].
+    ink: Rect,
+    vertical: Vertical,
+}
+
 /// How wide a font's glyphs are, in ems.
 #[derive(Debug)]
-enum Metrics {
+enum Widths {
     /// The font does not say (or says in a way not read here): a full em
     /// for each byte.
     Unknown,
@@ -94,114 +129,196 @@ enum Metrics {
     },
 }
 
+/// Which way a font's text runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Vertical {
+    /// Left to right, by the glyphs' widths.
+    No,
+    /// Downwards (Identity-V), this many ems a glyph (/DW2).
+    Down(f64),
+    /// Downwards by amounts per glyph (/W2) not read here.
+    DownUnknown,
+}
+
 impl Metrics {
+    fn unknown() -> Metrics {
+        Metrics {
+            widths: Widths::Unknown,
+            ink: DEFAULT_INK,
+            vertical: Vertical::No,
+        }
+    }
+
     /// `budget` bounds the widths read over a whole page (a hostile file
     /// may name many fonts with huge tables); past it fonts are Unknown.
     fn of(doc: &Document<'_>, font: &Dict, rev: usize, budget: &mut usize) -> Metrics {
-        let num = |o: &Object| number(o);
         let resolve = |o: &Object| doc.resolve(o, rev).ok().flatten();
-        match font.name(b"Subtype") {
+        let descriptor_of = |f: &Dict| {
+            f.get(b"FontDescriptor")
+                .and_then(|d| doc.dict(d, rev).ok().flatten())
+        };
+        let ink_of = |descriptor: Option<&Dict>| {
+            let b = descriptor
+                .and_then(|d| d.get(b"FontBBox").and_then(resolve))
+                .and_then(|b| rect_of(&b))
+                .filter(|b| b.iter().all(|v| v.is_finite()))
+                .map_or(DEFAULT_INK, |b| b.map(|v| v / 1000.0));
+            [
+                b[0].min(DEFAULT_INK[0]),
+                b[1].min(DEFAULT_INK[1]),
+                b[2].max(DEFAULT_INK[2]),
+                b[3].max(DEFAULT_INK[3]),
+            ]
+        };
+        let (widths, ink, vertical) = match font.name(b"Subtype") {
             Some(b"Type1" | b"TrueType" | b"MMType1") => {
-                let Some(Object::Array(widths)) = font.get(b"Widths").and_then(resolve) else {
-                    return Metrics::Unknown;
-                };
-                if widths.len() > *budget {
-                    return Metrics::Unknown;
-                }
-                *budget -= widths.len();
-                let first = font
-                    .int(b"FirstChar")
-                    .and_then(|f| usize::try_from(f).ok())
-                    .unwrap_or(0);
-                let missing = font
-                    .get(b"FontDescriptor")
-                    .and_then(|d| doc.dict(d, rev).ok().flatten())
-                    .and_then(|d| d.get(b"MissingWidth").and_then(num))
-                    .filter(|w| *w > 0.0)
-                    .map_or(1.0, |w| w / 1000.0);
-                Metrics::Simple {
-                    first,
-                    widths: widths
-                        .iter()
-                        // A width that is not a number counts as an em.
-                        .map(|w| {
-                            resolve(w)
-                                .as_ref()
-                                .and_then(num)
-                                .map_or(1.0, |w| w.max(0.0) / 1000.0)
-                        })
-                        .collect(),
-                    missing,
-                }
+                let descriptor = descriptor_of(font);
+                (
+                    Widths::simple(font, descriptor.as_ref(), &resolve, budget),
+                    ink_of(descriptor.as_ref()),
+                    Vertical::No,
+                )
             }
             Some(b"Type0") => {
-                if !matches!(font.name(b"Encoding"), Some(b"Identity-H" | b"Identity-V")) {
-                    return Metrics::Unknown;
-                }
+                let vertical = match font.name(b"Encoding") {
+                    Some(b"Identity-H") => false,
+                    Some(b"Identity-V") => true,
+                    _ => return Metrics::unknown(),
+                };
                 let Some(cid) = font
                     .get(b"DescendantFonts")
                     .and_then(resolve)
                     .and_then(|d| d.as_array().and_then(|a| a.first().cloned()))
                     .and_then(|d| doc.dict(&d, rev).ok().flatten())
                 else {
-                    return Metrics::Unknown;
+                    return Metrics::unknown();
                 };
-                let default = cid
-                    .get(b"DW")
-                    .and_then(num)
-                    .map_or(1.0, |w| w.max(0.0) / 1000.0);
-                let mut widths = HashMap::new();
-                if let Some(Object::Array(w)) = cid.get(b"W").and_then(resolve) {
-                    let mut i = 0;
-                    while i < w.len() && widths.len() < 65_536 {
-                        let Some(c) = num(&w[i]).filter(|c| (0.0..65_536.0).contains(c)) else {
+                let down = || {
+                    if cid.get(b"W2").is_some() {
+                        return Vertical::DownUnknown;
+                    }
+                    let dw2 = cid.get(b"DW2").and_then(resolve);
+                    let w1y = dw2
+                        .as_ref()
+                        .and_then(Object::as_array)
+                        .and_then(|a| a.get(1).and_then(number))
+                        .unwrap_or(-1000.0);
+                    Vertical::Down((w1y.abs() / 1000.0).max(1.0))
+                };
+                (
+                    Widths::cid(&cid, &resolve, budget),
+                    ink_of(descriptor_of(&cid).as_ref()),
+                    if vertical { down() } else { Vertical::No },
+                )
+            }
+            _ => return Metrics::unknown(),
+        };
+        Metrics {
+            widths,
+            ink,
+            vertical,
+        }
+    }
+}
+
+impl Widths {
+    /// A simple font's /Widths (and /MissingWidth), charged to `budget`.
+    fn simple(
+        font: &Dict,
+        descriptor: Option<&Dict>,
+        resolve: &dyn Fn(&Object) -> Option<Object>,
+        budget: &mut usize,
+    ) -> Widths {
+        let Some(Object::Array(widths)) = font.get(b"Widths").and_then(resolve) else {
+            return Widths::Unknown;
+        };
+        if widths.len() > *budget {
+            return Widths::Unknown;
+        }
+        *budget -= widths.len();
+        let first = font
+            .int(b"FirstChar")
+            .and_then(|f| usize::try_from(f).ok())
+            .unwrap_or(0);
+        let missing = descriptor
+            .and_then(|d| d.get(b"MissingWidth").and_then(number))
+            .filter(|w| *w > 0.0)
+            .map_or(1.0, |w| w / 1000.0);
+        Widths::Simple {
+            first,
+            widths: widths
+                .iter()
+                // A width that is not a number counts as an em.
+                .map(|w| {
+                    resolve(w)
+                        .as_ref()
+                        .and_then(number)
+                        .map_or(1.0, |w| w.max(0.0) / 1000.0)
+                })
+                .collect(),
+            missing,
+        }
+    }
+
+    /// A CID font's /W and /DW, charged to `budget`.
+    fn cid(cid: &Dict, resolve: &dyn Fn(&Object) -> Option<Object>, budget: &mut usize) -> Widths {
+        let num = number;
+        let default = cid
+            .get(b"DW")
+            .and_then(num)
+            .map_or(1.0, |w| w.max(0.0) / 1000.0);
+        let mut widths = HashMap::new();
+        if let Some(Object::Array(w)) = cid.get(b"W").and_then(resolve) {
+            if w.len() > *budget {
+                return Widths::Unknown;
+            }
+            *budget -= w.len();
+            let mut i = 0;
+            while i < w.len() && widths.len() < 65_536 {
+                let Some(c) = num(&w[i]).filter(|c| (0.0..65_536.0).contains(c)) else {
+                    break;
+                };
+                let c = c as u32;
+                match (w.get(i + 1).and_then(resolve), w.get(i + 2).and_then(num)) {
+                    (Some(Object::Array(list)), _) => {
+                        if list.len() > *budget {
+                            return Widths::Unknown;
+                        }
+                        *budget -= list.len();
+                        for (k, v) in list.iter().enumerate() {
+                            let width = num(v).unwrap_or(1000.0).max(0.0) / 1000.0;
+                            widths.insert(c.saturating_add(k as u32), width);
+                        }
+                        i += 2;
+                    }
+                    (Some(last), Some(v)) => {
+                        let Some(last) = num(&last).filter(|l| *l >= c as f64 && *l < 65_536.0)
+                        else {
                             break;
                         };
-                        let c = c as u32;
-                        match (w.get(i + 1).and_then(resolve), w.get(i + 2).and_then(num)) {
-                            (Some(Object::Array(list)), _) => {
-                                if list.len() > *budget {
-                                    return Metrics::Unknown;
-                                }
-                                *budget -= list.len();
-                                for (k, v) in list.iter().enumerate() {
-                                    let width = num(v).unwrap_or(1000.0).max(0.0) / 1000.0;
-                                    widths.insert(c.saturating_add(k as u32), width);
-                                }
-                                i += 2;
-                            }
-                            (Some(last), Some(v)) => {
-                                let Some(last) =
-                                    num(&last).filter(|l| *l >= c as f64 && *l < 65_536.0)
-                                else {
-                                    break;
-                                };
-                                let span = (last as u32 - c) as usize + 1;
-                                if span > *budget {
-                                    return Metrics::Unknown;
-                                }
-                                *budget -= span;
-                                for code in c..=(last as u32) {
-                                    widths.insert(code, v.max(0.0) / 1000.0);
-                                }
-                                i += 3;
-                            }
-                            _ => break,
+                        let span = (last as u32 - c) as usize + 1;
+                        if span > *budget {
+                            return Widths::Unknown;
                         }
+                        *budget -= span;
+                        for code in c..=(last as u32) {
+                            widths.insert(code, v.max(0.0) / 1000.0);
+                        }
+                        i += 3;
                     }
+                    _ => break,
                 }
-                Metrics::Cid { widths, default }
             }
-            _ => Metrics::Unknown,
         }
+        Widths::Cid { widths, default }
     }
 
     /// The glyphs of `s`: each one's width in ems, and whether it is the
     /// single-byte code 32 (which word spacing widens).
     fn glyphs(&self, s: &[u8], out: &mut Vec<(f64, bool)>) {
         match self {
-            Metrics::Unknown => out.extend(s.iter().map(|b| (1.0, *b == b' '))),
-            Metrics::Simple {
+            Widths::Unknown => out.extend(s.iter().map(|b| (1.0, *b == b' '))),
+            Widths::Simple {
                 first,
                 widths,
                 missing,
@@ -213,7 +330,7 @@ impl Metrics {
                     .unwrap_or(*missing);
                 (w, *b == b' ')
             })),
-            Metrics::Cid { widths, default } => {
+            Widths::Cid { widths, default } => {
                 for pair in s.chunks(2) {
                     let code = pair.iter().fold(0u32, |a, b| a << 8 | u32::from(*b));
                     out.push((widths.get(&code).copied().unwrap_or(*default), false));
@@ -306,7 +423,7 @@ pub fn painted(doc: &Document<'_>, page: &Dict, rev: usize) -> Vec<Rect> {
         white_fill: false,
         white_stroke: false,
         line_width: 1.0,
-        font: Rc::new(Metrics::Unknown),
+        font: Rc::new(Metrics::unknown()),
         font_size: 12.0,
         char_spacing: 0.0,
         word_spacing: 0.0,
@@ -339,6 +456,7 @@ impl Painter<'_, '_> {
         let mut path: Option<Rect> = None;
         // `W`/`W*` seen: the path clips once it is painted or ended.
         let mut clipping = false;
+        let mut path_suspect = false;
         let mut glyphs = Vec::new();
         let mut tm = IDENTITY;
         let mut tlm = IDENTITY;
@@ -365,7 +483,26 @@ impl Painter<'_, '_> {
             }
             self.ops += 1;
             let nums: Vec<f64> = operands.iter().filter_map(number).collect();
-            let n = |i: usize| nums.get(i).copied().unwrap_or(0.0);
+            // An operator reads the operands nearest it, as viewers do
+            // (stack order) when a producer wrote extra ones; a path built
+            // from a miscounted operator does not narrow a clip.
+            let arity = match tok {
+                b"cm" | b"c" | b"Tm" => 6,
+                b"re" | b"v" | b"y" | b"k" | b"K" => 4,
+                b"rg" | b"RG" => 3,
+                b"m" | b"l" | b"Td" | b"TD" | b"\"" => 2,
+                _ => 1,
+            };
+            let n = |i: usize| {
+                nums.len()
+                    .checked_sub(arity)
+                    .and_then(|start| nums.get(start + i))
+                    .copied()
+                    .unwrap_or(0.0)
+            };
+            if matches!(tok, b"m" | b"l" | b"c" | b"v" | b"y" | b"re") && nums.len() != arity {
+                path_suspect = true;
+            }
             match tok {
                 // Deeper nesting than any producer writes is ignored.
                 b"q" if stack.len() < 256 => stack.push(st.clone()),
@@ -374,16 +511,16 @@ impl Painter<'_, '_> {
                         st = s;
                     }
                 }
-                b"cm" if nums.len() == 6 => {
+                b"cm" if nums.len() >= 6 => {
                     st.ctm = mul(&[n(0), n(1), n(2), n(3), n(4), n(5)], &st.ctm);
                 }
                 b"w" => st.line_width = n(0).abs(),
                 b"g" => st.white_fill = n(0) >= 0.999,
                 b"G" => st.white_stroke = n(0) >= 0.999,
-                b"rg" => st.white_fill = nums.len() == 3 && nums.iter().all(|v| *v >= 0.999),
-                b"RG" => st.white_stroke = nums.len() == 3 && nums.iter().all(|v| *v >= 0.999),
-                b"k" => st.white_fill = nums.len() == 4 && nums.iter().all(|v| *v <= 0.001),
-                b"K" => st.white_stroke = nums.len() == 4 && nums.iter().all(|v| *v <= 0.001),
+                b"rg" => st.white_fill = nums.len() >= 3 && (0..3).all(|i| n(i) >= 0.999),
+                b"RG" => st.white_stroke = nums.len() >= 3 && (0..3).all(|i| n(i) >= 0.999),
+                b"k" => st.white_fill = nums.len() >= 4 && (0..4).all(|i| n(i) <= 0.001),
+                b"K" => st.white_stroke = nums.len() >= 4 && (0..4).all(|i| n(i) <= 0.001),
                 b"sc" | b"scn" | b"cs" => st.white_fill = false,
                 b"SC" | b"SCN" | b"CS" => st.white_stroke = false,
                 b"m" | b"l" => grow(&mut path, &st.ctm, &[(n(0), n(1))]),
@@ -393,11 +530,15 @@ impl Painter<'_, '_> {
                     &[(n(0), n(1)), (n(2), n(3)), (n(4), n(5))],
                 ),
                 b"v" | b"y" => grow(&mut path, &st.ctm, &[(n(0), n(1)), (n(2), n(3))]),
-                b"re" => grow(
-                    &mut path,
-                    &st.ctm,
-                    &[(n(0), n(1)), (n(0) + n(2), n(1) + n(3))],
-                ),
+                // All four corners: under a rotation two say nothing.
+                b"re" => {
+                    let (x, y, w, h) = (n(0), n(1), n(2), n(3));
+                    grow(
+                        &mut path,
+                        &st.ctm,
+                        &[(x, y), (x + w, y), (x, y + h), (x + w, y + h)],
+                    );
+                }
                 b"W" | b"W*" => clipping = true,
                 b"f" | b"F" | b"f*" | b"S" | b"s" | b"B" | b"B*" | b"b" | b"b*" | b"n" => {
                     let r = path.take();
@@ -417,29 +558,19 @@ impl Painter<'_, '_> {
                             self.push(&st, [r[0] - w, r[1] - w, r[2] + w, r[3] + w]);
                         }
                     }
-                    if clipping {
-                        clipping = false;
+                    if clipping && !path_suspect {
                         // An empty clipping path leaves nothing visible.
-                        let nothing = [
-                            f64::INFINITY,
-                            f64::INFINITY,
-                            f64::NEG_INFINITY,
-                            f64::NEG_INFINITY,
-                        ];
-                        let r = r.unwrap_or(nothing);
-                        st.clip = Some(
-                            st.clip
-                                .map_or(Some(r), |c| intersection(&c, &r))
-                                .unwrap_or(nothing),
-                        );
+                        st.clip = narrowed(st.clip, r.unwrap_or(NOTHING));
                     }
+                    clipping = false;
+                    path_suspect = false;
                 }
                 b"BT" => {
                     tm = IDENTITY;
                     tlm = IDENTITY;
                 }
                 b"Tf" => {
-                    st.font_size = n(0).abs();
+                    st.font_size = n(0);
                     if let Some(Object::Name(name)) = operands.first() {
                         st.font = self.font(resources, name);
                     }
@@ -474,35 +605,72 @@ impl Painter<'_, '_> {
                         tlm = mul(&[1.0, 0.0, 0.0, 1.0, 0.0, -st.leading], &tlm);
                         tm = tlm;
                     }
-                    // Along the line in text space: where each glyph's
-                    // box starts and ends, and where the next one goes.
+                    // In text space: the pen, and the box around every
+                    // glyph's ink (signed sizes and scales mirror it).
                     let (fs, th) = (st.font_size, st.h_scale);
-                    let mut x = 0.0f64;
-                    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-                    let mut show = |s: &[u8], x: &mut f64| {
+                    let (ink, vertical) = (st.font.ink, st.font.vertical);
+                    let mut pen = (0.0f64, 0.0f64);
+                    let mut bbox: Option<Rect> = None;
+                    let cover = |bbox: &mut Option<Rect>, xs: [f64; 2], ys: [f64; 2]| {
+                        let r = [
+                            xs[0].min(xs[1]),
+                            ys[0].min(ys[1]),
+                            xs[0].max(xs[1]),
+                            ys[0].max(ys[1]),
+                        ];
+                        *bbox = Some(match bbox {
+                            None => r,
+                            Some(b) => [
+                                b[0].min(r[0]),
+                                b[1].min(r[1]),
+                                b[2].max(r[2]),
+                                b[3].max(r[3]),
+                            ],
+                        });
+                    };
+                    let mut show = |s: &[u8], pen: &mut (f64, f64), bbox: &mut Option<Rect>| {
                         glyphs.clear();
-                        st.font.glyphs(s, &mut glyphs);
+                        st.font.widths.glyphs(s, &mut glyphs);
                         for &(w, space) in &glyphs {
-                            let ink = w * fs * th;
-                            let advance = (w * fs
-                                + st.char_spacing
-                                + if space { st.word_spacing } else { 0.0 })
-                                * th;
-                            lo = lo.min(*x).min(*x + advance);
-                            hi = hi.max(*x + ink).max(*x + advance);
-                            *x += advance;
+                            let (x, y) = *pen;
+                            if vertical == Vertical::No {
+                                let advance = (w * fs
+                                    + st.char_spacing
+                                    + if space { st.word_spacing } else { 0.0 })
+                                    * th;
+                                cover(
+                                    bbox,
+                                    [x + ink[0] * fs * th, x + ink[2] * fs * th],
+                                    [y + ink[1] * fs + st.rise, y + ink[3] * fs + st.rise],
+                                );
+                                cover(bbox, [x, x + advance], [y, y]);
+                                pen.0 += advance;
+                            } else {
+                                // Glyphs hang around a vertical pen line.
+                                let a = fs.abs().max((fs * th).abs());
+                                let down = match vertical {
+                                    Vertical::Down(em) => em * fs.abs() + st.char_spacing,
+                                    _ => 1e6,
+                                };
+                                cover(bbox, [x - a, x + a], [y - down - a, y + a]);
+                                pen.1 -= down;
+                            }
                         }
                     };
                     for o in &operands {
                         match o {
-                            Object::Str(s) => show(s, &mut x),
+                            Object::Str(s) => show(s, &mut pen, &mut bbox),
                             Object::Array(a) => {
                                 for item in a {
                                     match item {
-                                        Object::Str(s) => show(s, &mut x),
+                                        Object::Str(s) => show(s, &mut pen, &mut bbox),
                                         other => {
                                             if let Some(v) = number(other) {
-                                                x -= v / 1000.0 * fs * th;
+                                                if vertical == Vertical::No {
+                                                    pen.0 -= v / 1000.0 * fs * th;
+                                                } else {
+                                                    pen.1 -= v / 1000.0 * fs;
+                                                }
                                             }
                                         }
                                     }
@@ -511,12 +679,12 @@ impl Painter<'_, '_> {
                             _ => {}
                         }
                     }
-                    if !st.invisible_text && lo < hi {
+                    if let (false, Some(r)) = (st.invisible_text, bbox) {
                         let m = mul(&tm, &st.ctm);
-                        let r = transform(&m, [lo, -0.3 * fs + st.rise, hi, fs + st.rise]);
+                        let r = transform(&m, r);
                         self.push(&st, r);
                     }
-                    tm = mul(&[1.0, 0.0, 0.0, 1.0, x, 0.0], &tm);
+                    tm = mul(&[1.0, 0.0, 0.0, 1.0, pen.0, pen.1], &tm);
                 }
                 b"Do" => {
                     if let Some(Object::Name(name)) = operands.first() {
@@ -544,6 +712,17 @@ impl Painter<'_, '_> {
 
     /// Records `r` as painted, as far as the clip in `st` shows it.
     fn push(&mut self, st: &State, r: Rect) {
+        // Coordinates that overflowed say nothing of where: everywhere.
+        let r = if r.iter().any(|v| v.is_nan()) {
+            [
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+                f64::INFINITY,
+                f64::INFINITY,
+            ]
+        } else {
+            r
+        };
         match &st.clip {
             None => self.boxes.push(r),
             Some(c) => {
@@ -562,12 +741,12 @@ impl Painter<'_, '_> {
             .and_then(|f| doc.dict(f, self.rev).ok().flatten())
             .and_then(|d| d.get(name).cloned())
         else {
-            return Rc::new(Metrics::Unknown);
+            return Rc::new(Metrics::unknown());
         };
         // A font written in place (not an object) is rare; it is read as
         // Unknown rather than again at each use.
         let Object::Ref(r) = entry else {
-            return Rc::new(Metrics::Unknown);
+            return Rc::new(Metrics::unknown());
         };
         if let Some(m) = self.fonts.get(&r) {
             return Rc::clone(m);
@@ -576,7 +755,7 @@ impl Painter<'_, '_> {
             doc.dict(&entry, self.rev)
                 .ok()
                 .flatten()
-                .map_or(Metrics::Unknown, |d| {
+                .map_or(Metrics::unknown(), |d| {
                     Metrics::of(doc, &d, self.rev, &mut self.width_budget)
                 }),
         );
@@ -615,20 +794,18 @@ impl Painter<'_, '_> {
                 let mut inner = st.clone();
                 inner.ctm = mul(&m, &st.ctm);
                 // A form shows nothing outside its bounding box.
-                if let Some(bbox) = x.dict.get(b"BBox").and_then(rect_of) {
-                    let b = transform(&inner.ctm, bbox);
-                    let nothing = [
-                        f64::INFINITY,
-                        f64::INFINITY,
-                        f64::NEG_INFINITY,
-                        f64::NEG_INFINITY,
-                    ];
-                    inner.clip = Some(
-                        inner
-                            .clip
-                            .map_or(Some(b), |c| intersection(&c, &b))
-                            .unwrap_or(nothing),
-                    );
+                // A /BBox that is not four numbers narrows nothing.
+                let bbox = x
+                    .dict
+                    .get(b"BBox")
+                    .and_then(Object::as_array)
+                    .and_then(|a| {
+                        let n: Vec<f64> = a.iter().map(number).collect::<Option<_>>()?;
+                        let [x0, y0, x1, y1] = <[f64; 4]>::try_from(n).ok()?;
+                        Some([x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)])
+                    });
+                if let Some(bbox) = bbox {
+                    inner.clip = narrowed(inner.clip, transform(&inner.ctm, bbox));
                 }
                 self.run(&data, &inner_res, inner, depth + 1);
             }
@@ -640,6 +817,16 @@ impl Painter<'_, '_> {
 fn grow(path: &mut Option<Rect>, ctm: &Matrix, pts: &[(f64, f64)]) {
     for (x, y) in pts {
         let (x, y) = apply(ctm, *x, *y);
+        if x.is_nan() || y.is_nan() {
+            // Overflowed: the path may be anywhere.
+            *path = Some([
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+                f64::INFINITY,
+                f64::INFINITY,
+            ]);
+            return;
+        }
         *path = Some(match path {
             None => [x, y, x, y],
             Some(r) => [r[0].min(x), r[1].min(y), r[2].max(x), r[3].max(y)],

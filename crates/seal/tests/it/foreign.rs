@@ -610,12 +610,18 @@ const CLIPPED_FILL: &str = "q 72 600 100 50 re W n 0 0 1 rg 0 0 595 842 re f Q \
 /// The title line alone.
 const TITLE: &str = "BT /F1 14 Tf 72 760 Td (Releve de notes - Elsewhere University) Tj ET";
 const HELVETICA: &str = "<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>";
+/// Four two-byte glyphs: 30.8 points wide in [`CID_FONT`], from x = 72.
+const TITLE_CID: &str = "BT /F1 14 Tf 72 760 Td <0001000200030004> Tj ET";
+/// An Identity-H font: glyphs 1 and 2 are 0.6 em wide, the others 0.5.
+const CID_FONT: &str = "<</Type/Font/Subtype/Type0/BaseFont/Demo/Encoding/Identity-H\
+     /DescendantFonts[<</Type/Font/Subtype/CIDFontType2/BaseFont/Demo/DW 500/W[1[600 600]]>>]>>";
 /// A later signature's appearance: a blue box with words.
 const APPEARANCE: &[u8] =
     b"0 0 1 rg 0 0 160 30 re f 1 g BT /Helv 10 Tf 4 10 Td (Signed: Registrar) Tj ET";
 
-/// A TrueType font whose every glyph is half an em wide: the title is
-/// then 273 points long, to x = 345.
+/// A TrueType font whose every glyph is half an em wide: the title (38
+/// characters) then advances 266 points, to x = 338, its last glyph's ink
+/// reaching x = 345.
 fn narrow_font() -> String {
     format!(
         "<</Type/Font/Subtype/TrueType/BaseFont/Narrow/FirstChar 32/LastChar 126/Widths[{}]>>",
@@ -888,14 +894,15 @@ fn elements(mut body: &[u8]) -> Vec<(u8, &[u8])> {
     out
 }
 
-/// `der` with BER only inside the values of its signed attributes: each
-/// attribute's SET of values and what it holds sent with indefinite
-/// lengths, every length around them recomputed in DER. A reader that
-/// takes the outer structure as DER must still convert those.
-fn ber_in_signed_attributes(der: &[u8]) -> Vec<u8> {
+/// `der` with BER only inside its signed attributes, from level `from`
+/// below their [0] (2: each attribute's SET of values and what it holds;
+/// 4: only inside a value) sent with indefinite lengths, every length
+/// around them recomputed in DER. A reader that takes the outer structure
+/// as DER must still convert those.
+fn ber_in_signed_attributes(der: &[u8], from: usize) -> Vec<u8> {
     /// `depth` counts levels below the signed attributes' [0]: 1 is an
     /// attribute, 2 its SET of values.
-    fn walk(tag: u8, body: &[u8], depth: usize) -> Vec<u8> {
+    fn walk(tag: u8, body: &[u8], depth: usize, from: usize) -> Vec<u8> {
         if tag & 0x20 == 0 {
             return tlv(tag, body);
         }
@@ -912,9 +919,9 @@ fn ber_in_signed_attributes(der: &[u8]) -> Vec<u8> {
             } else {
                 0
             };
-            inner.extend(walk(t, b, d));
+            inner.extend(walk(t, b, d, from));
         }
-        if depth >= 2 {
+        if depth >= from {
             let mut out = vec![tag, 0x80];
             out.extend(inner);
             out.extend([0, 0]);
@@ -924,7 +931,7 @@ fn ber_in_signed_attributes(der: &[u8]) -> Vec<u8> {
         }
     }
     let (tag, body) = elements(der)[0];
-    walk(tag, body, 0)
+    walk(tag, body, 0, from)
 }
 
 /// A FreeText annotation at `rect` on page 1 showing `text`, added in an
@@ -1054,7 +1061,16 @@ fn rows() -> Vec<Row> {
             make: |f| {
                 let p = Prepared::new("ETSI.CAdES.detached", 8192);
                 let cms = f.cms(&p.signed_bytes(), &["p256"], &["-cades"]);
-                p.fill(&ber_in_signed_attributes(&cms))
+                p.fill(&ber_in_signed_attributes(&cms, 2))
+            },
+            expect: (TotalPassed, None),
+        },
+        Row {
+            name: "BER deep inside a signed attribute's value only",
+            make: |f| {
+                let p = Prepared::new("ETSI.CAdES.detached", 8192);
+                let cms = f.cms(&p.signed_bytes(), &["p256"], &["-cades"]);
+                p.fill(&ber_in_signed_attributes(&cms, 4))
             },
             expect: (TotalPassed, None),
         },
@@ -1243,16 +1259,59 @@ fn rows() -> Vec<Row> {
         },
         Row {
             name: "signed again, visibly, beside two-byte text as wide as its CID font's /W",
+            make: |f| f.signed_again_over(TITLE_CID, CID_FONT, [150, 752, 300, 782]),
+            expect: (TotalPassed, None),
+        },
+        Row {
+            name: "signed again, visibly, over two-byte text as wide as its CID font's /W",
+            make: |f| f.signed_again_over(TITLE_CID, CID_FONT, [80, 752, 100, 782]),
+            expect: (TotalFailed, Some(HashFailure)),
+        },
+        Row {
+            name: "signed again, visibly, inside a fill clipped by a rotated rectangle",
             make: |f| {
                 f.signed_again_over(
-                    "BT /F1 14 Tf 72 760 Td <0001000200030004> Tj ET",
-                    "<</Type/Font/Subtype/Type0/BaseFont/Demo/Encoding/Identity-H\
-                     /DescendantFonts[<</Type/Font/Subtype/CIDFontType2/BaseFont/Demo/DW 500\
-                     /W[1[600 600]]>>]>>",
-                    [150, 752, 300, 782],
+                    "q 0.7071 0.7071 -0.7071 0.7071 300 400 cm 0 0 200 200 re W n \
+                     0 0 1 rg -1000 -1000 3000 3000 re f Q",
+                    HELVETICA,
+                    [330, 530, 350, 550],
                 )
             },
-            expect: (TotalPassed, None),
+            expect: (TotalFailed, Some(HashFailure)),
+        },
+        Row {
+            name: "signed again, visibly, over text drawn with a negative size (mirrored)",
+            make: |f| {
+                f.signed_again_over(
+                    "BT /F1 -14 Tf 300 500 Td (Mirrored words) Tj ET",
+                    HELVETICA,
+                    [200, 490, 295, 505],
+                )
+            },
+            expect: (TotalFailed, Some(HashFailure)),
+        },
+        Row {
+            name: "signed again, visibly, over text whose font gives every glyph no width",
+            make: |f| {
+                let zero = format!(
+                    "<</Type/Font/Subtype/TrueType/BaseFont/Zero/FirstChar 32/LastChar 126/Widths[{}]>>",
+                    vec!["0"; 95].join(" ")
+                );
+                f.signed_again_over(TITLE, &zero, [72, 755, 120, 775])
+            },
+            expect: (TotalFailed, Some(HashFailure)),
+        },
+        Row {
+            name: "signed again, visibly, below the start of vertical text (Identity-V)",
+            make: |f| {
+                f.signed_again_over(
+                    "BT /F1 14 Tf 300 500 Td <0001000200030004> Tj ET",
+                    "<</Type/Font/Subtype/Type0/BaseFont/Demo/Encoding/Identity-V\
+                     /DescendantFonts[<</Type/Font/Subtype/CIDFontType2/BaseFont/Demo>>]>>",
+                    [295, 450, 310, 470],
+                )
+            },
+            expect: (TotalFailed, Some(HashFailure)),
         },
         Row {
             name: "Sneaky Signature: a later signature's appearance over the signed text",
@@ -1611,6 +1670,32 @@ fn a_later_document_time_stamp_is_proof_of_existence() {
         sig.details
     );
 
+    // A signature made after the document time-stamp: nothing proves it.
+    let stamped_first = {
+        let p = Prepared::new("ETSI.RFC3161", 8192);
+        let token = stamp_at(before)(&p.signed_bytes());
+        p.fill(&token)
+    };
+    let signed_after = add_signature(
+        &stamped_first,
+        "ETSI.CAdES.detached",
+        None,
+        b"",
+        false,
+        &|content| f.cms(content, &["rsa2048"], &["-cades"]),
+    );
+    let report = validate(&signed_after, &cfg).unwrap();
+    let [ts, sig] = &report.signatures[..] else {
+        panic!("{:?}", report.signatures);
+    };
+    assert_eq!(ts.indication, Indication::TotalPassed, "{:?}", ts.details);
+    assert_eq!(
+        sig.sub_indication,
+        Some(SubIndication::CryptoConstraintsFailureNoPoe),
+        "{:?}",
+        sig.details
+    );
+
     // Made after the sunset, the document time-stamp proves too late.
     let after = UnixTime(t0.0 - HOUR / 2);
     let late = add_signature(&signed, "ETSI.RFC3161", None, b"", false, &stamp_at(after));
@@ -1622,6 +1707,45 @@ fn a_later_document_time_stamp_is_proof_of_existence() {
         "{:?}",
         report.signatures[0].details
     );
+}
+
+/// A time-stamp whose authority's certificate is revoked proves nothing
+/// (no later proof shows it was made before the revocation).
+#[test]
+fn a_revoked_time_stamping_authority_proves_nothing() {
+    let pki = pki();
+    let original = crate::sample::transcript_pdf(5, "Hugo Petit");
+    let sealed = seal_with(&original, &pki, Level::BT, Vec::new(), false);
+    let at = UnixTime(NOW.0 + DAY);
+    let revoking = coffre_seal::pki::crl(
+        &pki.intermediate,
+        &pki.intermediate_key,
+        &[(&pki.tsa, UnixTime(NOW.0 + HOUR))],
+        UnixTime(NOW.0 + 2 * HOUR),
+        UnixTime(NOW.0 + 30 * DAY),
+        2,
+    )
+    .unwrap();
+    for (crls, valid) in [(vec![pki.crl.clone()], true), (vec![revoking], false)] {
+        let cfg = ValidationConfig::new(vec![pki.root.clone()], crls, at);
+        let report = validate(&sealed, &cfg).unwrap();
+        let sig = &report.signatures[0];
+        assert_eq!(report.status(), Status::TotalPassed, "{:?}", sig.details);
+        assert_eq!(
+            sig.timestamp.as_ref().map(|t| t.valid),
+            Some(valid),
+            "{:?}",
+            sig.details
+        );
+        assert_eq!(
+            !valid,
+            sig.details
+                .iter()
+                .any(|d| d.contains("its authority's certificate is revoked")),
+            "{:?}",
+            sig.details
+        );
+    }
 }
 
 /// Replaces the number after the last `key` in `b` with `value`, keeping
