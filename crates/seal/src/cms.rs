@@ -208,6 +208,14 @@ pub(crate) struct Parsed {
     pub ber: bool,
 }
 
+/// A ContentInfo whose content is borrowed, not copied.
+#[derive(Debug, der::Sequence)]
+struct ContentInfoRef<'a> {
+    content_type: ObjectIdentifier,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
+    content: der::AnyRef<'a>,
+}
+
 /// One signer's signed and unsigned attributes, in the order sent.
 #[derive(Debug)]
 struct Attributes {
@@ -275,9 +283,9 @@ impl der::FixedTag for RawSet {
 
 impl<'a> der::DecodeValue<'a> for RawSet {
     fn decode_value<R: der::Reader<'a>>(reader: &mut R, header: der::Header) -> der::Result<Self> {
-        let body = reader.read_vec(header.length)?;
+        let body = reader.read_slice(header.length)?;
         let mut items = Vec::new();
-        let mut rest: &[u8] = &body;
+        let mut rest: &[u8] = body;
         while !rest.is_empty() {
             let mut r = der::SliceReader::new(rest)?;
             let h = der::Header::decode(&mut r)?;
@@ -360,7 +368,7 @@ pub(crate) fn parse(bytes: &[u8], cache: &CertCache) -> Result<Parsed, &'static 
 /// kept opaque is BER.
 fn parse_der(der_bytes: &[u8], cache: &CertCache) -> Result<Option<Parsed>, &'static str> {
     let mut reader = der::SliceReader::new(der_bytes).map_err(|_| "empty CMS")?;
-    let ci: ContentInfo = der::Decode::decode(&mut reader).map_err(|_| "malformed CMS")?;
+    let ci: ContentInfoRef<'_> = der::Decode::decode(&mut reader).map_err(|_| "malformed CMS")?;
     if ci.content_type != oid::SIGNED_DATA {
         return Err("CMS is not SignedData");
     }
