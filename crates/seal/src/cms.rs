@@ -447,7 +447,7 @@ fn parse_der(der_bytes: &[u8], cache: &CertCache) -> Result<Option<Parsed>, &'st
 pub(crate) struct Checked {
     pub signer: Option<Certificate>,
     pub digest_alg: Option<DigestAlg>,
-    /// What the algorithm policy judges: the weakest digest binding the
+    /// What the algorithm policy judges: the weaker digest binding the
     /// content to the signature (the value's or the content's) and the
     /// signer's key; `None` without a signer.
     pub algorithms: Option<(Option<DigestAlg>, KeyKind)>,
@@ -495,10 +495,10 @@ impl Parsed {
         let digest_alg = DigestAlg::from_oid(&si.digest_alg.oid);
         out.digest_alg = digest_alg;
         out.algorithms = out.signer.as_ref().map(|signer| {
-            let mut digest = signature_digest(&si.signature_algorithm, digest_alg);
-            if digest_alg == Some(DigestAlg::Sha1) {
-                digest = Some(DigestAlg::Sha1);
-            }
+            let digest = DigestAlg::weaker(
+                signature_digest(&si.signature_algorithm, digest_alg),
+                digest_alg,
+            );
             (digest, key_kind(signer.spki()))
         });
 

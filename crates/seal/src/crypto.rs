@@ -132,6 +132,14 @@ impl DigestAlg {
         }
     }
 
+    /// The weaker of two digests, either of which may be unknown.
+    pub(crate) fn weaker(a: Option<DigestAlg>, b: Option<DigestAlg>) -> Option<DigestAlg> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(if a.strength() <= b.strength() { a } else { b }),
+            (a, b) => a.or(b),
+        }
+    }
+
     pub fn from_oid(o: &ObjectIdentifier) -> Option<DigestAlg> {
         Some(match *o {
             oid::SHA1 => DigestAlg::Sha1,
@@ -432,6 +440,12 @@ impl Certificate {
             .common_name
             .get_or_init(|| name_attr(&self.0.x509.tbs_certificate.subject, oid::CN))
             .clone()
+    }
+
+    /// How a report names this certificate: its common name, else its
+    /// whole subject.
+    pub(crate) fn name(&self) -> String {
+        self.common_name().unwrap_or_else(|| self.subject())
     }
 
     pub fn organization(&self) -> Option<String> {

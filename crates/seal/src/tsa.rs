@@ -255,13 +255,9 @@ pub(crate) fn check_token(
         .ok_or("time-stamp token without a signer")?;
     // The policy judges the weaker of the token's own digest and the one
     // it stamps with.
-    checked.algorithms = checked.algorithms.map(|(digest, key)| {
-        let weaker = match digest {
-            Some(d) if d.strength() <= imprint_alg.strength() => d,
-            _ => imprint_alg,
-        };
-        (Some(weaker), key)
-    });
+    checked.algorithms = checked
+        .algorithms
+        .map(|(digest, key)| (DigestAlg::weaker(digest, Some(imprint_alg)), key));
     Ok(Stamp {
         gen_time: info.gen_time,
         imprint_ok,

@@ -263,6 +263,20 @@ pub(crate) struct SigField {
     pub lock: Option<Dict>,
 }
 
+impl SigField {
+    /// The /ByteRange, when it is four unsigned integers.
+    fn byte_range(&self) -> Option<[usize; 4]> {
+        let n: Vec<usize> = self
+            .dict
+            .get(b"ByteRange")?
+            .as_array()?
+            .iter()
+            .map(|o| o.as_int().and_then(|i| usize::try_from(i).ok()))
+            .collect::<Option<_>>()?;
+        <[usize; 4]>::try_from(n).ok()
+    }
+}
+
 /// Every signed signature field of the newest revision.
 pub(crate) fn signature_fields(doc: &Document<'_>) -> Result<Vec<SigField>, Error> {
     let root = doc.trailer().get(b"Root").cloned().unwrap_or(Object::Null);
@@ -390,7 +404,14 @@ pub fn validate(pdf: &[u8], cfg: &ValidationConfig) -> Result<Report, Error> {
     // Newest first: a valid document time-stamp is proof of existence, at
     // its time, for every signature (and older document time-stamp) its
     // byte range covers whole.
-    let ranges: Vec<Option<(usize, usize)>> = fields.iter().map(byte_range).collect();
+    // (where the signature value starts, where the signed revision ends)
+    let ranges: Vec<Option<(usize, usize)>> = fields
+        .iter()
+        .map(|f| match f.byte_range()? {
+            [0, gap, after, len] => Some((gap, after.checked_add(len)?)),
+            _ => None,
+        })
+        .collect();
     let mut order: Vec<usize> = (0..fields.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(ranges[i].map_or(0, |(_, end)| end)));
     // (where a valid document time-stamp's first signed part ends, its time)
@@ -426,20 +447,6 @@ pub fn validate(pdf: &[u8], cfg: &ValidationConfig) -> Result<Report, Error> {
         validation_time: cfg.time,
         repaired,
     })
-}
-
-/// A field's /ByteRange as (where the signature value starts, where the
-/// signed revision ends), when it starts at the file's first byte.
-fn byte_range(f: &SigField) -> Option<(usize, usize)> {
-    let br = f.dict.get(b"ByteRange")?.as_array()?;
-    let n: Vec<usize> = br
-        .iter()
-        .map(|o| o.as_int().and_then(|i| usize::try_from(i).ok()))
-        .collect::<Option<_>>()?;
-    match n[..] {
-        [0, gap, after, len] => Some((gap, after.checked_add(len)?)),
-        _ => None,
-    }
 }
 
 /// A signature in bytes after the file's last `%%EOF`: an update that was
@@ -566,20 +573,7 @@ fn format_checking<'a>(doc: &'a Document<'_>, f: &'a SigField) -> Result<Signed<
     let Some(Object::Str(contents)) = f.dict.get(b"Contents") else {
         return Err(format_failure("signature without /Contents"));
     };
-    let range: Option<Vec<usize>> = f
-        .dict
-        .get(b"ByteRange")
-        .and_then(Object::as_array)
-        .and_then(|a| {
-            a.iter()
-                .map(|o| o.as_int().and_then(|i| usize::try_from(i).ok()))
-                .collect()
-        });
-    let Some([a, b, c, d]) = range
-        .as_deref()
-        .map(<[usize]>::to_vec)
-        .and_then(|v| <[usize; 4]>::try_from(v).ok())
-    else {
+    let Some([a, b, c, d]) = f.byte_range() else {
         return Err(format_failure("signature without a valid /ByteRange"));
     };
     let end = c.checked_add(d);
@@ -951,7 +945,6 @@ fn modification_analysis(
 struct CertificateValidation {
     /// Leaf first, trust anchor last; empty when no path was found.
     path: Vec<Certificate>,
-    chain: Vec<String>,
     revocation_checked: bool,
     findings: Vec<Finding>,
     notes: Vec<String>,
@@ -967,7 +960,6 @@ fn certificate_validation(
 ) -> CertificateValidation {
     let mut out = CertificateValidation {
         path: Vec::new(),
-        chain: Vec::new(),
         revocation_checked: false,
         findings: Vec::new(),
         notes: Vec::new(),
@@ -988,11 +980,6 @@ fn certificate_validation(
     let indeterminate = |sub, why: &str| Finding::new(Indication::Indeterminate, sub, why);
     match outcome {
         Ok(ok) => {
-            out.chain = ok
-                .chain
-                .iter()
-                .map(|c| c.common_name().unwrap_or_else(|| c.subject()))
-                .collect();
             out.revocation_checked = ok.revocation_checked;
             out.path = ok.chain;
             if !ok.revocation_checked {
@@ -1037,9 +1024,8 @@ fn judged(signature: Option<(Option<DigestAlg>, KeyKind)>, path: &[Certificate])
     for pair in path.windows(2) {
         let (cert, issuer) = (&pair[0], &pair[1]);
         let digest = signature_digest(&cert.x509().signature_algorithm, None);
-        let name = cert.common_name().unwrap_or_else(|| cert.subject());
         out.push((
-            Some(format!("the certificate of {name}")),
+            Some(format!("the certificate of {}", cert.name())),
             (digest, key_kind(issuer.spki())),
         ));
     }
@@ -1187,17 +1173,13 @@ fn validate_one(
     }
     let (stamp, notes) = signature_timestamp(&crypto, dss, cfg, archive);
     r.details.extend(notes);
-    let poe = match (stamp.as_ref().filter(|t| t.valid).map(|t| t.time), archive) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    if archive.is_some() && poe == archive {
-        if let Some(t) = archive {
-            r.details.push(format!(
-                "a later document time-stamp proves this signature existed on {}",
-                &t.to_rfc3339()[..10]
-            ));
-        }
+    let stamped = stamp.as_ref().filter(|t| t.valid).map(|t| t.time);
+    let poe = stamped.into_iter().chain(archive).min();
+    if let Some(t) = archive.filter(|t| poe == Some(*t)) {
+        r.details.push(format!(
+            "a later document time-stamp proves this signature existed on {}",
+            &t.to_rfc3339()[..10]
+        ));
     }
     r.timestamp = stamp.or_else(|| crypto.stamp.clone());
 
@@ -1235,10 +1217,10 @@ fn validate_one(
         Purpose::Signing
     };
     let certs = certificate_validation(cert, &crypto.carried, purpose, poe, dss, cfg);
-    r.chain = certs.chain.clone();
+    r.chain = certs.path.iter().map(Certificate::name).collect();
     r.revocation_checked = certs.revocation_checked;
-    r.details.extend(certs.notes.iter().cloned());
-    for finding in certs.findings.iter().cloned() {
+    r.details.extend(certs.notes);
+    for finding in certs.findings {
         record(&mut r, finding);
     }
 

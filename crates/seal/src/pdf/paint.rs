@@ -74,6 +74,14 @@ fn intersection(a: &Rect, b: &Rect) -> Option<Rect> {
     (r[0] <= r[2] && r[1] <= r[3]).then_some(r)
 }
 
+/// Where something may be when nothing says where.
+const EVERYWHERE: Rect = [
+    f64::NEG_INFINITY,
+    f64::NEG_INFINITY,
+    f64::INFINITY,
+    f64::INFINITY,
+];
+
 /// What no clip leaves visible.
 const NOTHING: Rect = [
     f64::INFINITY,
@@ -160,7 +168,7 @@ impl Metrics {
         let ink_of = |descriptor: Option<&Dict>| {
             let b = descriptor
                 .and_then(|d| d.get(b"FontBBox").and_then(resolve))
-                .and_then(|b| rect_of(&b))
+                .and_then(|b| exact_rect_of(&b))
                 .filter(|b| b.iter().all(|v| v.is_finite()))
                 .map_or(DEFAULT_INK, |b| b.map(|v| v / 1000.0));
             [
@@ -262,10 +270,9 @@ impl Widths {
 
     /// A CID font's /W and /DW, charged to `budget`.
     fn cid(cid: &Dict, resolve: &dyn Fn(&Object) -> Option<Object>, budget: &mut usize) -> Widths {
-        let num = number;
         let default = cid
             .get(b"DW")
-            .and_then(num)
+            .and_then(number)
             .map_or(1.0, |w| w.max(0.0) / 1000.0);
         let mut widths = HashMap::new();
         if let Some(Object::Array(w)) = cid.get(b"W").and_then(resolve) {
@@ -275,24 +282,27 @@ impl Widths {
             *budget -= w.len();
             let mut i = 0;
             while i < w.len() && widths.len() < 65_536 {
-                let Some(c) = num(&w[i]).filter(|c| (0.0..65_536.0).contains(c)) else {
+                let Some(c) = number(&w[i]).filter(|c| (0.0..65_536.0).contains(c)) else {
                     break;
                 };
                 let c = c as u32;
-                match (w.get(i + 1).and_then(resolve), w.get(i + 2).and_then(num)) {
+                match (
+                    w.get(i + 1).and_then(resolve),
+                    w.get(i + 2).and_then(number),
+                ) {
                     (Some(Object::Array(list)), _) => {
                         if list.len() > *budget {
                             return Widths::Unknown;
                         }
                         *budget -= list.len();
                         for (k, v) in list.iter().enumerate() {
-                            let width = num(v).unwrap_or(1000.0).max(0.0) / 1000.0;
+                            let width = number(v).unwrap_or(1000.0).max(0.0) / 1000.0;
                             widths.insert(c.saturating_add(k as u32), width);
                         }
                         i += 2;
                     }
                     (Some(last), Some(v)) => {
-                        let Some(last) = num(&last).filter(|l| *l >= c as f64 && *l < 65_536.0)
+                        let Some(last) = number(&last).filter(|l| *l >= c as f64 && *l < 65_536.0)
                         else {
                             break;
                         };
@@ -344,6 +354,14 @@ impl Widths {
 pub fn rect_of(o: &Object) -> Option<Rect> {
     let a = o.as_array()?;
     let n: Vec<f64> = a.iter().filter_map(number).collect();
+    let [x0, y0, x1, y1] = <[f64; 4]>::try_from(n).ok()?;
+    Some([x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)])
+}
+
+/// A rectangle from an array of exactly four numbers, in order; `None`
+/// for anything else (a box that narrows what is shown must be certain).
+fn exact_rect_of(o: &Object) -> Option<Rect> {
+    let n: Vec<f64> = o.as_array()?.iter().map(number).collect::<Option<_>>()?;
     let [x0, y0, x1, y1] = <[f64; 4]>::try_from(n).ok()?;
     Some([x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)])
 }
@@ -714,12 +732,7 @@ impl Painter<'_, '_> {
     fn push(&mut self, st: &State, r: Rect) {
         // Coordinates that overflowed say nothing of where: everywhere.
         let r = if r.iter().any(|v| v.is_nan()) {
-            [
-                f64::NEG_INFINITY,
-                f64::NEG_INFINITY,
-                f64::INFINITY,
-                f64::INFINITY,
-            ]
+            EVERYWHERE
         } else {
             r
         };
@@ -795,15 +808,7 @@ impl Painter<'_, '_> {
                 inner.ctm = mul(&m, &st.ctm);
                 // A form shows nothing outside its bounding box.
                 // A /BBox that is not four numbers narrows nothing.
-                let bbox = x
-                    .dict
-                    .get(b"BBox")
-                    .and_then(Object::as_array)
-                    .and_then(|a| {
-                        let n: Vec<f64> = a.iter().map(number).collect::<Option<_>>()?;
-                        let [x0, y0, x1, y1] = <[f64; 4]>::try_from(n).ok()?;
-                        Some([x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)])
-                    });
+                let bbox = x.dict.get(b"BBox").and_then(exact_rect_of);
                 if let Some(bbox) = bbox {
                     inner.clip = narrowed(inner.clip, transform(&inner.ctm, bbox));
                 }
@@ -819,12 +824,7 @@ fn grow(path: &mut Option<Rect>, ctm: &Matrix, pts: &[(f64, f64)]) {
         let (x, y) = apply(ctm, *x, *y);
         if x.is_nan() || y.is_nan() {
             // Overflowed: the path may be anywhere.
-            *path = Some([
-                f64::NEG_INFINITY,
-                f64::NEG_INFINITY,
-                f64::INFINITY,
-                f64::INFINITY,
-            ]);
+            *path = Some(EVERYWHERE);
             return;
         }
         *path = Some(match path {
